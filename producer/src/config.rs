@@ -1,0 +1,426 @@
+//! Command line and environment, read once at start into [`Settings`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::error::ProducerError;
+use crate::rules::{self, Rule};
+
+pub const DEFAULT_API_URL: &str = "https://api.x.com";
+
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  TWITTER_BEARER_TOKEN            app-only bearer token
+  TWITTER_API_CONSUMER_KEY        with TWITTER_API_CONSUMER_SECRET: exchanged for a bearer token
+  TWITTER_API_CONSUMER_SECRET       (POST /oauth2/token)
+  TWITTER_BEARER_TOKEN_PARAMETER  name of an SSM SecureString parameter holding the bearer token
+  TWITTER_API_URL                 X API base URL [default: https://api.x.com]
+  AWS_STREAM_NAME                 Kinesis stream to write to (required)
+  AWS_REGION                      AWS region
+  AWS_ENDPOINT_URL                AWS endpoint override (tests point it at moto)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or its alias AWS_SECRET_KEY), AWS_SESSION_TOKEN,
+  AWS_PROFILE                     the standard AWS credential chain; on EC2 the instance role
+  RUST_LOG                        log filter [default: info]
+The first credential source set wins: bearer token, then SSM parameter, then consumer key.
+
+Exit codes: 0 clean stop, 2 bad usage or configuration, 1 fatal error at run time.";
+
+/// Streams posts matching KEYWORDs from the X API v2 filtered stream into an AWS Kinesis data
+/// stream.
+#[derive(Debug, Parser)]
+#[command(name = "twitter-producer", version, after_help = ENVIRONMENT_HELP)]
+pub struct Cli {
+    /// Keywords to follow; each becomes one stream rule, a keyword with spaces an exact phrase.
+    #[arg(value_name = "KEYWORD")]
+    pub keywords: Vec<String>,
+
+    /// A raw X rule (operators and all), for power users; may be repeated.
+    #[arg(long = "rule", value_name = "VALUE")]
+    pub rules: Vec<String>,
+
+    /// Spend guard (X bills every post read): stop cleanly after N posts have been written.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_tweets: Option<u64>,
+
+    /// Reconnect when no byte, keep-alives included, arrived for this long. X sends a keep-alive
+    /// at least every 20 s.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stall_timeout: u64,
+
+    /// Longest a post waits for its PutRecords batch to fill.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub linger_ms: u64,
+
+    /// Posts held in memory between the stream and Kinesis; when full, reading slows down.
+    #[arg(long, value_name = "POSTS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub queue_capacity: u64,
+
+    /// Seconds between progress log lines.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub progress_interval: u64,
+
+    /// Where run totals persist across runs [default: $STATE_DIRECTORY, $XDG_STATE_HOME or
+    /// ~/.local/state, under twitter-producer/stats.json].
+    #[arg(long, value_name = "PATH", env = "TWITTER_PRODUCER_STATS_FILE")]
+    pub stats_file: Option<PathBuf>,
+
+    /// Serve /healthz (JSON) and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9090.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub status_addr: Option<SocketAddr>,
+
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The environment, as the producer reads it. Secrets are wrapped so they never print.
+#[derive(Debug, Default, Deserialize)]
+pub struct Env {
+    pub twitter_bearer_token: Option<SecretString>,
+    pub twitter_api_consumer_key: Option<SecretString>,
+    pub twitter_api_consumer_secret: Option<SecretString>,
+    pub twitter_bearer_token_parameter: Option<String>,
+    pub twitter_api_url: Option<String>,
+    pub aws_stream_name: Option<String>,
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<SecretString>,
+    pub aws_secret_key: Option<SecretString>,
+    pub aws_session_token: Option<SecretString>,
+    pub state_directory: Option<PathBuf>,
+    pub xdg_state_home: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_env() -> Result<Env, ProducerError> {
+        Self::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
+    }
+
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(
+        vars: I,
+    ) -> Result<Env, ProducerError> {
+        // An empty variable is treated as unset: `FOO=` in an env file means "not given".
+        let vars = vars.into_iter().filter(|(_, v)| !v.trim().is_empty());
+        envy::from_iter(vars).map_err(|e| ProducerError::Config(format!("environment: {e}")))
+    }
+}
+
+/// Where the bearer token comes from.
+#[derive(Debug)]
+pub enum XCredentials {
+    Bearer(SecretString),
+    SsmParameter(String),
+    ConsumerKey {
+        key: SecretString,
+        secret: SecretString,
+    },
+}
+
+/// Static AWS credentials given under the earlier producer's variable name `AWS_SECRET_KEY`,
+/// which the AWS SDK does not read.
+#[derive(Debug)]
+pub struct AliasedAwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: Option<SecretString>,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub rules: Vec<Rule>,
+    pub max_posts: Option<u64>,
+    pub stall_timeout: Duration,
+    pub linger: Duration,
+    pub queue_capacity: usize,
+    pub progress_interval: Duration,
+    pub stats_file: PathBuf,
+    pub status_addr: Option<SocketAddr>,
+    pub log_format: LogFormat,
+    pub api_url: String,
+    pub stream_name: String,
+    pub x_credentials: XCredentials,
+    pub aws_alias_credentials: Option<AliasedAwsCredentials>,
+}
+
+impl Settings {
+    pub fn new(cli: Cli, env: Env) -> Result<Settings, ProducerError> {
+        let rules =
+            rules::desired_rules(&cli.keywords, &cli.rules).map_err(ProducerError::Config)?;
+        let stream_name = env.aws_stream_name.ok_or_else(|| {
+            ProducerError::Config(
+                "AWS_STREAM_NAME is not set: name the Kinesis stream to write to".into(),
+            )
+        })?;
+        let x_credentials = match (
+            env.twitter_bearer_token,
+            env.twitter_bearer_token_parameter,
+            env.twitter_api_consumer_key,
+            env.twitter_api_consumer_secret,
+        ) {
+            (Some(token), ..) => XCredentials::Bearer(token),
+            (None, Some(name), ..) => XCredentials::SsmParameter(name),
+            (None, None, Some(key), Some(secret)) => XCredentials::ConsumerKey { key, secret },
+            (None, None, Some(_), None) => {
+                return Err(ProducerError::Config(
+                    "TWITTER_API_CONSUMER_KEY is set but TWITTER_API_CONSUMER_SECRET is not".into(),
+                ));
+            }
+            (None, None, None, Some(_)) => {
+                return Err(ProducerError::Config(
+                    "TWITTER_API_CONSUMER_SECRET is set but TWITTER_API_CONSUMER_KEY is not".into(),
+                ));
+            }
+            (None, None, None, None) => {
+                return Err(ProducerError::Config(
+                    "no X credentials: set TWITTER_BEARER_TOKEN, TWITTER_BEARER_TOKEN_PARAMETER, or TWITTER_API_CONSUMER_KEY and TWITTER_API_CONSUMER_SECRET".into(),
+                ));
+            }
+        };
+        let api_url = env
+            .twitter_api_url
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            return Err(ProducerError::Config(format!(
+                "TWITTER_API_URL {api_url:?} is not an http(s) URL"
+            )));
+        }
+        let aws_alias_credentials = match (env.aws_secret_access_key, env.aws_secret_key) {
+            (None, Some(secret)) => Some(AliasedAwsCredentials {
+                access_key_id: env.aws_access_key_id.ok_or_else(|| {
+                    ProducerError::Config(
+                        "AWS_SECRET_KEY is set but AWS_ACCESS_KEY_ID is not".into(),
+                    )
+                })?,
+                secret_access_key: secret,
+                session_token: env.aws_session_token,
+            }),
+            _ => None,
+        };
+        let stats_file = cli.stats_file.unwrap_or_else(|| {
+            default_state_dir(env.state_directory, env.xdg_state_home, env.home).join("stats.json")
+        });
+        Ok(Settings {
+            rules,
+            max_posts: cli.max_tweets,
+            stall_timeout: Duration::from_secs(cli.stall_timeout),
+            linger: Duration::from_millis(cli.linger_ms),
+            queue_capacity: usize::try_from(cli.queue_capacity).unwrap_or(usize::MAX),
+            progress_interval: Duration::from_secs(cli.progress_interval),
+            stats_file,
+            status_addr: cli.status_addr,
+            log_format: cli.log_format,
+            api_url,
+            stream_name,
+            x_credentials,
+            aws_alias_credentials,
+        })
+    }
+}
+
+/// systemd's `StateDirectory=` first, then the XDG convention, then the working directory.
+fn default_state_dir(
+    state_directory: Option<PathBuf>,
+    xdg_state_home: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> PathBuf {
+    if let Some(dir) = state_directory {
+        return dir;
+    }
+    xdg_state_home
+        .or_else(|| home.map(|h| h.join(".local/state")))
+        .map_or_else(|| PathBuf::from("."), |dir| dir.join("twitter-producer"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("twitter-producer").chain(args.iter().copied()))
+            .expect("parses")
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        Env::from_vars(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))).expect("env")
+    }
+
+    fn settings(args: &[&str], vars: &[(&str, &str)]) -> Result<Settings, ProducerError> {
+        Settings::new(cli(args), env(vars))
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("AWS_STREAM_NAME", "tweets"),
+        ("TWITTER_BEARER_TOKEN", "t0k3n"),
+    ];
+
+    #[test]
+    fn defaults_follow_x_and_kinesis_figures() {
+        let s = settings(&["rust"], BASE).expect("valid");
+        assert!(s.stall_timeout >= Duration::from_secs(20));
+        assert_eq!(s.linger, Duration::from_millis(100));
+        assert_eq!(s.api_url, DEFAULT_API_URL);
+        assert_eq!(s.stream_name, "tweets");
+        assert!(
+            matches!(&s.x_credentials, XCredentials::Bearer(t) if t.expose_secret() == "t0k3n")
+        );
+    }
+
+    #[test]
+    fn missing_stream_name_is_named() {
+        let err = settings(&["rust"], &[("TWITTER_BEARER_TOKEN", "t")]).expect_err("must fail");
+        assert!(err.to_string().contains("AWS_STREAM_NAME"), "{err}");
+        assert_eq!(err.exit_code(), std::process::ExitCode::from(2));
+    }
+
+    #[test]
+    fn no_keyword_is_a_usage_error() {
+        let err = settings(&[], BASE).expect_err("must fail");
+        assert!(err.to_string().contains("KEYWORD"), "{err}");
+    }
+
+    #[test]
+    fn credentials_precedence_and_half_given_pairs() {
+        let s = settings(
+            &["rust"],
+            &[
+                ("AWS_STREAM_NAME", "s"),
+                ("TWITTER_API_CONSUMER_KEY", "k"),
+                ("TWITTER_API_CONSUMER_SECRET", "c"),
+            ],
+        )
+        .expect("valid");
+        assert!(matches!(s.x_credentials, XCredentials::ConsumerKey { .. }));
+        let s = settings(
+            &["rust"],
+            &[
+                ("AWS_STREAM_NAME", "s"),
+                ("TWITTER_BEARER_TOKEN_PARAMETER", "/x/token"),
+                ("TWITTER_API_CONSUMER_KEY", "k"),
+            ],
+        )
+        .expect("valid");
+        assert!(matches!(s.x_credentials, XCredentials::SsmParameter(ref n) if n == "/x/token"));
+        let err = settings(
+            &["rust"],
+            &[("AWS_STREAM_NAME", "s"), ("TWITTER_API_CONSUMER_KEY", "k")],
+        )
+        .expect_err("secret missing");
+        assert!(
+            err.to_string().contains("TWITTER_API_CONSUMER_SECRET"),
+            "{err}"
+        );
+        let err = settings(
+            &["rust"],
+            &[("AWS_STREAM_NAME", "s"), ("TWITTER_BEARER_TOKEN", "  ")],
+        )
+        .expect_err("blank is unset");
+        assert!(err.to_string().contains("no X credentials"), "{err}");
+    }
+
+    #[test]
+    fn aws_secret_key_is_an_alias_only_when_the_standard_name_is_absent() {
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_KEY", "legacy-secret"),
+        ]);
+        let s = settings(&["rust"], &vars).expect("valid");
+        let alias = s.aws_alias_credentials.expect("alias used");
+        assert_eq!(alias.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(alias.secret_access_key.expose_secret(), "legacy-secret");
+        vars.push(("AWS_SECRET_ACCESS_KEY", "standard"));
+        assert!(
+            settings(&["rust"], &vars)
+                .expect("valid")
+                .aws_alias_credentials
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_KEY", "hunter2-secret"),
+        ]);
+        let s = settings(&["rust"], &vars).expect("valid");
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("t0k3n") && !printed.contains("hunter2-secret"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_rejected_by_clap_with_usage_errors() {
+        for args in [
+            &["--max-tweets", "0", "rust"][..],
+            &["--stall-timeout", "abc", "rust"],
+            &["--status-addr", "nowhere", "rust"],
+        ] {
+            let err = Cli::try_parse_from(
+                std::iter::once("twitter-producer").chain(args.iter().copied()),
+            )
+            .expect_err("invalid");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn help_documents_every_variable() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for name in [
+            "TWITTER_BEARER_TOKEN",
+            "TWITTER_API_CONSUMER_KEY",
+            "TWITTER_API_CONSUMER_SECRET",
+            "TWITTER_BEARER_TOKEN_PARAMETER",
+            "TWITTER_API_URL",
+            "AWS_STREAM_NAME",
+            "AWS_REGION",
+            "AWS_SECRET_KEY",
+            "AWS_ENDPOINT_URL",
+            "--max-tweets",
+            "--stall-timeout",
+            "--rule",
+            "--status-addr",
+            "--log-format",
+        ] {
+            assert!(help.contains(name), "--help lacks {name}");
+        }
+    }
+
+    #[test]
+    fn state_dir_prefers_systemd_then_xdg_then_home() {
+        assert_eq!(
+            default_state_dir(Some("/var/lib/tp".into()), None, None),
+            PathBuf::from("/var/lib/tp")
+        );
+        assert_eq!(
+            default_state_dir(None, Some("/x".into()), Some("/home/u".into())),
+            PathBuf::from("/x/twitter-producer")
+        );
+        assert_eq!(
+            default_state_dir(None, None, Some("/home/u".into())),
+            PathBuf::from("/home/u/.local/state/twitter-producer")
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! The producer's one error type. Each variant knows which exit code it means, so `main` stays
+//! a thin shell around the library.
+
+use std::process::ExitCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProducerError {
+    /// Bad usage or configuration: the user has to change something before a retry can help.
+    #[error("{0}")]
+    Config(String),
+    /// X refused a rule; the message is X's own reason.
+    #[error("X rejected rule {value:?}: {reason}")]
+    InvalidRule { value: String, reason: String },
+    /// X refused our credentials: retrying would only repeat the refusal.
+    #[error("X rejected the credentials (HTTP {status}): {detail}")]
+    Unauthorized { status: u16, detail: String },
+    /// An X endpoint answered in a way no retry can fix.
+    #[error("X API error on {endpoint} (HTTP {status}): {detail}")]
+    XApi {
+        endpoint: &'static str,
+        status: u16,
+        detail: String,
+    },
+    #[error("cannot reach X at {endpoint}")]
+    XUnreachable {
+        endpoint: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("cannot read the bearer token from SSM parameter {name:?}: {detail}")]
+    Ssm { name: String, detail: String },
+    /// Kinesis refused writes for a reason that a retry cannot fix (stream gone, access denied,
+    /// KMS key disabled...).
+    #[error("kinesis stream {stream:?} cannot be written: {detail}")]
+    Kinesis { stream: String, detail: String },
+    #[error("{records} buffered records were not written before the shutdown deadline")]
+    FlushTimeout { records: usize },
+    #[error("cannot serve status on {addr}")]
+    StatusServer {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ProducerError {
+    /// 2 for what the user must fix in the command line or the environment, 1 for the rest.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            ProducerError::Config(_)
+            | ProducerError::InvalidRule { .. }
+            | ProducerError::StatusServer { .. } => ExitCode::from(2),
+            _ => ExitCode::from(1),
+        }
+    }
+}
+
+/// An error and its sources on one line: several libraries (reqwest among them) keep the
+/// useful part of a message in the source.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some errors repeat their source in their own message.
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

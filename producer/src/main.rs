@@ -1,0 +1,145 @@
+//! `twitter-producer <KEYWORD>...`: read the configuration once, build the clients once, hand
+//! off to the library.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+use twitter_producer::config::{Cli, Env, LogFormat, Settings, XCredentials};
+use twitter_producer::pipeline::{self, Pipeline};
+use twitter_producer::stats::{Stats, StatsFile};
+use twitter_producer::status::{self, StatusState};
+use twitter_producer::stream::StopReason;
+use twitter_producer::{ProducerError, aws, x};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let settings = match Env::from_env().and_then(|env| Settings::new(cli, env)) {
+        Ok(settings) => settings,
+        Err(error) => return fail(&error),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+async fn run(settings: Settings) -> Result<(), ProducerError> {
+    let aws_config = aws::sdk_config(settings.aws_alias_credentials.as_ref()).await;
+    let kinesis = aws_sdk_kinesis::Client::new(&aws_config);
+    aws::check_stream(&kinesis, &settings.stream_name).await?;
+
+    let http = x::http_client()?;
+    let token = match &settings.x_credentials {
+        XCredentials::Bearer(token) => token.clone(),
+        XCredentials::SsmParameter(name) => aws::bearer_from_ssm(&aws_config, name).await?,
+        XCredentials::ConsumerKey { key, secret } => {
+            x::bearer_from_consumer_key(&http, &settings.api_url, key, secret).await?
+        }
+    };
+    let x = x::XClient::new(http, &settings.api_url, token);
+    let rules = x.sync_rules(&settings.rules).await?;
+    tracing::info!(
+        kept = rules.kept,
+        deleted = rules.deleted,
+        added = rules.added,
+        rules = ?rules.rules.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(),
+        "stream rules in sync"
+    );
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(watch_signals(shutdown.clone()));
+    let stats = Arc::new(Stats::default());
+    let stats_file = Arc::new(StatsFile::open(
+        settings.stats_file.clone(),
+        time::OffsetDateTime::now_utc(),
+    ));
+    if let Some(addr) = settings.status_addr {
+        let state = Arc::new(StatusState {
+            stats: Arc::clone(&stats),
+            rules: rules.rules.iter().map(|r| r.value.clone()).collect(),
+        });
+        status::serve(addr, state, shutdown.clone()).await?;
+    }
+    let progress = tokio::spawn(pipeline::report_progress(
+        Arc::clone(&stats),
+        Arc::clone(&stats_file),
+        settings.progress_interval,
+    ));
+
+    let result = Pipeline {
+        x,
+        kinesis,
+        stream_name: settings.stream_name,
+        rules,
+        stats: Arc::clone(&stats),
+        stall_timeout: settings.stall_timeout,
+        linger: settings.linger,
+        queue_capacity: settings.queue_capacity,
+        max_posts: settings.max_posts,
+    }
+    .run(shutdown.clone())
+    .await;
+    progress.abort();
+    shutdown.cancel();
+    pipeline::log_summary(&stats_file, stats.totals());
+    match result? {
+        StopReason::SpendGuard => tracing::info!(
+            max_tweets = settings.max_posts,
+            "spend guard reached; stopped"
+        ),
+        StopReason::Shutdown => tracing::info!("stopped on signal; all buffered posts written"),
+    }
+    Ok(())
+}
+
+/// The first SIGINT or SIGTERM starts a clean stop; a second one exits at once.
+async fn watch_signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot listen for signals; stop with SIGKILL");
+        return;
+    };
+    for count in 0..2 {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        if count == 0 {
+            tracing::info!("stopping: flushing buffered posts (signal again to exit at once)");
+            shutdown.cancel();
+        }
+    }
+    tracing::warn!("second signal: exiting without flushing");
+    std::process::exit(130);
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// One line naming what is wrong, and the exit code that goes with it.
+fn fail(error: &ProducerError) -> ExitCode {
+    eprintln!("error: {}", twitter_producer::error::chain(error));
+    error.exit_code()
+}

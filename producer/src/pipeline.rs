@@ -1,0 +1,141 @@
+//! Wires the stream reader to the Kinesis sink and runs them until a stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ProducerError;
+use crate::sink::KinesisSink;
+use crate::stats::{Stats, StatsFile, Totals};
+use crate::stream::{FilteredStream, StopReason};
+use crate::x::{SyncedRules, XClient};
+
+/// After a stop signal, buffered records get this long to reach Kinesis.
+pub const FLUSH_DEADLINE: Duration = Duration::from_secs(9);
+
+#[derive(Debug)]
+pub struct Pipeline {
+    pub x: XClient,
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub stream_name: String,
+    pub rules: SyncedRules,
+    pub stats: Arc<Stats>,
+    pub stall_timeout: Duration,
+    pub linger: Duration,
+    pub queue_capacity: usize,
+    pub max_posts: Option<u64>,
+}
+
+impl Pipeline {
+    /// Runs until `shutdown` (then flushes within [`FLUSH_DEADLINE`]), the spend guard, or a
+    /// fatal error.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<StopReason, ProducerError> {
+        let stats = Arc::clone(&self.stats);
+        let deadline = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(FLUSH_DEADLINE).await;
+        };
+        tokio::select! {
+            result = self.run_to_completion(shutdown.clone()) => result,
+            () = deadline => Err(ProducerError::FlushTimeout {
+                records: usize::try_from(stats.queue_depth.get()).unwrap_or(0),
+            }),
+        }
+    }
+
+    async fn run_to_completion(
+        self,
+        shutdown: CancellationToken,
+    ) -> Result<StopReason, ProducerError> {
+        let (sender, receiver) = mpsc::channel(self.queue_capacity);
+        // The reader also stops when the sink dies, instead of reading posts nobody will write.
+        let stop_reading = shutdown.child_token();
+        let sink = KinesisSink::new(
+            self.kinesis,
+            self.stream_name,
+            self.linger,
+            Arc::clone(&self.stats),
+        );
+        let sink_stop = stop_reading.clone();
+        let sink = tokio::spawn(async move {
+            let result = sink.run(receiver).await;
+            if result.is_err() {
+                sink_stop.cancel();
+            }
+            result
+        });
+        let reader = FilteredStream {
+            x: self.x,
+            output: sender,
+            tags_by_rule_id: self.rules.tags_by_id(),
+            stats: Arc::clone(&self.stats),
+            stall_timeout: self.stall_timeout,
+            max_posts: self.max_posts,
+            shutdown: stop_reading,
+        };
+        // The reader owns the only sender: when it returns, the sink drains what is left and ends.
+        let read = reader.run().await;
+        let written = sink.await.map_err(|e| ProducerError::Kinesis {
+            stream: String::new(),
+            detail: format!("the Kinesis writer task failed: {e}"),
+        })?;
+        written?;
+        read
+    }
+}
+
+/// Logs one progress line every `every`, and saves the run's totals to the stats file.
+pub async fn report_progress(stats: Arc<Stats>, stats_file: Arc<StatsFile>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.tick().await;
+    let mut last = Totals::default();
+    loop {
+        ticker.tick().await;
+        let now = stats.totals();
+        log_progress(&stats, last, now, every);
+        if let Err(error) = stats_file.save(now) {
+            tracing::warn!(path = %stats_file.path().display(), %error, "cannot save the stats file");
+        }
+        last = now;
+    }
+}
+
+fn log_progress(stats: &Stats, last: Totals, now: Totals, every: Duration) {
+    let posts_per_second = (now.posts_written - last.posts_written) as f64 / every.as_secs_f64();
+    tracing::info!(
+        posts_per_second = format_args!("{posts_per_second:.1}"),
+        posts_received = now.posts_received,
+        posts_written = now.posts_written,
+        bytes_written = now.bytes_written,
+        put_records_calls = now.put_records_calls,
+        retries = now.put_records_retries,
+        reconnects = now.reconnects,
+        malformed = now.malformed_lines,
+        queue_depth = stats.queue_depth.get(),
+        connected = stats.is_connected(),
+        "progress"
+    );
+}
+
+/// The summary at exit: this run, and all runs together.
+pub fn log_summary(stats_file: &StatsFile, run: Totals) {
+    let all = stats_file.with_run(run);
+    tracing::info!(
+        posts_received = run.posts_received,
+        posts_written = run.posts_written,
+        bytes_written = run.bytes_written,
+        put_records_calls = run.put_records_calls,
+        retries = run.put_records_retries,
+        reconnects = run.reconnects,
+        malformed = run.malformed_lines,
+        skipped = run.records_skipped,
+        all_runs = all.runs,
+        all_runs_posts_written = all.totals.posts_written,
+        "summary"
+    );
+    if let Err(error) = stats_file.save(run) {
+        tracing::warn!(path = %stats_file.path().display(), %error, "cannot save the stats file");
+    }
+}
