@@ -1,0 +1,165 @@
+//! `fake-x`: the testkit X filtered-stream server as a program, for the offline demo and the
+//! benchmark. Streams the post lines of the given files, each under a fresh id.
+#![allow(clippy::print_stdout)]
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::Value;
+use testkit::xserver::{StartOptions, Step, XServer, XServerConfig, with_post_id};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Serves the X API v2 filtered stream on 127.0.0.1 from post lines in FILE(s).
+#[derive(Debug, Parser)]
+#[command(name = "fake-x")]
+struct Cli {
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The Bearer token clients must send.
+    #[arg(long, default_value = "test-bearer-token")]
+    bearer_token: String,
+    /// Consumer key accepted by POST /oauth2/token.
+    #[arg(long, requires = "consumer_secret")]
+    consumer_key: Option<String>,
+    /// Consumer secret accepted by POST /oauth2/token.
+    #[arg(long, requires = "consumer_key")]
+    consumer_secret: Option<String>,
+    /// Posts to stream, cycling through the lines read (default: each line once).
+    #[arg(long)]
+    count: Option<usize>,
+    /// Pause between posts in milliseconds (0 = as fast as the client reads).
+    #[arg(long, default_value_t = 0)]
+    interval_ms: u64,
+    /// Keep-alive interval once every post is sent, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    keepalive_ms: u64,
+    /// Files of post lines, one JSON object a line.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// Ids far above the fixtures' own, so generated posts never collide with real ones.
+const FIRST_POST_ID: u64 = 2_000_000_000_000_000_000;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            // --help / --version
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => return fail(one_line(&error.to_string()).trim_start_matches("error: ")),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let lines = match read_posts(&cli.files) {
+        Ok(lines) => lines,
+        Err(message) => return fail(&message),
+    };
+    let count = cli.count.unwrap_or(lines.len());
+    let config = XServerConfig {
+        bearer_token: cli.bearer_token,
+        consumer_credentials: cli.consumer_key.zip(cli.consumer_secret),
+        script: script(&lines, count, Duration::from_millis(cli.interval_ms)),
+        keepalive_interval: Duration::from_millis(cli.keepalive_ms),
+        ..Default::default()
+    };
+    let options = StartOptions {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, cli.port)),
+        keep_delivered_lines: false,
+    };
+    let server = match XServer::start_with(config, options).await {
+        Ok(server) => server,
+        Err(error) => return fail(&format!("cannot listen on port {}: {error}", cli.port)),
+    };
+    println!("fake-x listening on {}", server.base_url());
+    if let Err(error) = std::io::stdout().flush() {
+        return fail(&format!("cannot write to stdout: {error}"));
+    }
+    tracing::info!(posts = count, distinct_lines = lines.len(), "serving");
+
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(error) => return fail(&format!("cannot watch SIGTERM: {error}")),
+    };
+    let report_finish = async {
+        while !server.wait_until_finished(Duration::from_secs(60)).await {}
+        tracing::info!(delivered = server.delivered_count(), "every post sent");
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+        () = report_finish => {}
+    }
+    tracing::info!(
+        delivered = server.delivered_count(),
+        connection_attempts = server.connection_attempts(),
+        "stopping"
+    );
+    ExitCode::SUCCESS
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("fake-x: {message}");
+    ExitCode::from(2)
+}
+
+/// clap's message without its usage block, on one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more"))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Keeps the lines that are posts: JSON with a `data` object carrying a string `id`.
+fn read_posts(files: &[PathBuf]) -> Result<Vec<String>, String> {
+    let mut posts = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|error| format!("cannot read {}: {error}", file.display()))?;
+        posts.extend(
+            text.lines()
+                .map(|line| line.trim_end_matches('\r'))
+                .filter(|line| {
+                    serde_json::from_str::<Value>(line)
+                        .is_ok_and(|value| value["data"]["id"].is_string())
+                })
+                .map(str::to_owned),
+        );
+    }
+    if posts.is_empty() {
+        return Err("no post lines (JSON with data.id) in the given files".to_owned());
+    }
+    Ok(posts)
+}
+
+fn script(lines: &[String], count: usize, interval: Duration) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(count * 2);
+    for (i, line) in lines.iter().cycle().take(count).enumerate() {
+        if i > 0 && !interval.is_zero() {
+            steps.push(Step::Pause(interval));
+        }
+        let id = FIRST_POST_ID + i as u64;
+        steps.push(Step::Post(with_post_id(line, &id.to_string())));
+    }
+    steps
+}

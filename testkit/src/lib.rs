@@ -1,0 +1,5 @@
+//! Local stand-ins for the services the pipeline talks to, for tests, benchmarks and the offline
+//! demo. Nothing here is used in production code paths.
+
+pub mod moto;
+pub mod xserver;
