@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use twitter_producer::config::{Cli, Env, LogFormat, Settings, XCredentials};
 use twitter_producer::pipeline::{self, Pipeline};
+use twitter_producer::reconnect::Schedule;
 use twitter_producer::stats::{Stats, StatsFile};
 use twitter_producer::status::{self, StatusState};
 use twitter_producer::stream::StopReason;
@@ -87,6 +88,7 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
         linger: settings.linger,
         queue_capacity: settings.queue_capacity,
         max_posts: settings.max_posts,
+        reconnect: Schedule::X_DOCUMENTED,
     }
     .run(shutdown.clone())
     .await;

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ProducerError;
+use crate::reconnect::Schedule;
 use crate::sink::KinesisSink;
 use crate::stats::{Stats, StatsFile, Totals};
 use crate::stream::{FilteredStream, StopReason};
@@ -26,6 +27,8 @@ pub struct Pipeline {
     pub linger: Duration,
     pub queue_capacity: usize,
     pub max_posts: Option<u64>,
+    /// X's documented schedule in production; tests shorten it.
+    pub reconnect: Schedule,
 }
 
 impl Pipeline {
@@ -73,6 +76,7 @@ impl Pipeline {
             stats: Arc::clone(&self.stats),
             stall_timeout: self.stall_timeout,
             max_posts: self.max_posts,
+            reconnect: self.reconnect,
             shutdown: stop_reading,
         };
         // The reader owns the only sender: when it returns, the sink drains what is left and ends.

@@ -5,16 +5,40 @@
 
 use std::time::Duration;
 
-/// Linear back-off step for network errors and stalls.
-pub const NETWORK_STEP: Duration = Duration::from_millis(250);
-pub const NETWORK_MAX: Duration = Duration::from_secs(16);
-/// Exponential back-off for HTTP errors worth retrying (5xx).
-pub const HTTP_ERROR_START: Duration = Duration::from_secs(5);
-pub const HTTP_ERROR_MAX: Duration = Duration::from_secs(320);
-/// Exponential back-off for 429 (too many connections, or rate limited). X gives the start and
-/// says to double; the cap is ours, so a long outage still gets a try every 16 minutes.
-pub const RATE_LIMIT_START: Duration = Duration::from_secs(60);
-pub const RATE_LIMIT_MAX: Duration = Duration::from_secs(960);
+/// The delays between reconnect attempts for each kind of failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Linear back-off for network errors and stalls: this much more each try...
+    pub network_step: Duration,
+    /// ...up to this.
+    pub network_max: Duration,
+    /// Exponential back-off for HTTP errors worth retrying (5xx): from this, doubling...
+    pub server_error_start: Duration,
+    /// ...up to this.
+    pub server_error_max: Duration,
+    /// Exponential back-off for 429 (too many connections, or rate limited).
+    pub rate_limit_start: Duration,
+    pub rate_limit_max: Duration,
+}
+
+impl Schedule {
+    /// X's documented figures. X gives no cap for 429; ours means a long outage still gets a
+    /// try every 16 minutes.
+    pub const X_DOCUMENTED: Schedule = Schedule {
+        network_step: Duration::from_millis(250),
+        network_max: Duration::from_secs(16),
+        server_error_start: Duration::from_secs(5),
+        server_error_max: Duration::from_secs(320),
+        rate_limit_start: Duration::from_secs(60),
+        rate_limit_max: Duration::from_secs(960),
+    };
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule::X_DOCUMENTED
+    }
+}
 
 /// Why the last connection attempt or connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +59,7 @@ pub enum Failure {
 /// connection.
 #[derive(Debug, Default, Clone)]
 pub struct ReconnectBackoff {
+    schedule: Schedule,
     network_attempts: u32,
     server_attempts: u32,
     rate_limit_attempts: u32,
@@ -43,9 +68,16 @@ pub struct ReconnectBackoff {
 }
 
 impl ReconnectBackoff {
+    pub fn new(schedule: Schedule) -> Self {
+        ReconnectBackoff {
+            schedule,
+            ..ReconnectBackoff::default()
+        }
+    }
+
     /// A connection delivered data: the next failure starts every schedule from the beginning.
     pub fn reset(&mut self) {
-        *self = ReconnectBackoff::default();
+        *self = ReconnectBackoff::new(self.schedule);
     }
 
     /// How long to wait before the next attempt.
@@ -57,15 +89,23 @@ impl ReconnectBackoff {
             }
             Failure::Dropped | Failure::Network | Failure::Stall => {
                 self.network_attempts += 1;
-                (NETWORK_STEP * self.network_attempts).min(NETWORK_MAX)
+                (self.schedule.network_step * self.network_attempts).min(self.schedule.network_max)
             }
             Failure::ServerError => {
-                let delay = doubled(HTTP_ERROR_START, self.server_attempts, HTTP_ERROR_MAX);
+                let delay = doubled(
+                    self.schedule.server_error_start,
+                    self.server_attempts,
+                    self.schedule.server_error_max,
+                );
                 self.server_attempts += 1;
                 delay
             }
             Failure::RateLimited => {
-                let delay = doubled(RATE_LIMIT_START, self.rate_limit_attempts, RATE_LIMIT_MAX);
+                let delay = doubled(
+                    self.schedule.rate_limit_start,
+                    self.rate_limit_attempts,
+                    self.schedule.rate_limit_max,
+                );
                 self.rate_limit_attempts += 1;
                 delay
             }

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::batch::{self, Entry};
 use crate::decode::{self, Frame, LineCodec, Message};
 use crate::error::{ProducerError, chain};
-use crate::reconnect::{Failure, ReconnectBackoff};
+use crate::reconnect::{Failure, ReconnectBackoff, Schedule};
 use crate::stats::Stats;
 use crate::x::{ConnectError, XClient};
 
@@ -36,6 +36,7 @@ pub struct FilteredStream {
     pub stats: Arc<Stats>,
     pub stall_timeout: Duration,
     pub max_posts: Option<u64>,
+    pub reconnect: Schedule,
     pub shutdown: CancellationToken,
 }
 
@@ -52,7 +53,7 @@ enum ConnectionEnd {
 impl FilteredStream {
     /// Reads until stopped by a signal or the spend guard, or until X refuses us for good.
     pub async fn run(self) -> Result<StopReason, ProducerError> {
-        let mut backoff = ReconnectBackoff::default();
+        let mut backoff = ReconnectBackoff::new(self.reconnect);
         let mut forwarded = 0u64;
         let mut first = true;
         loop {

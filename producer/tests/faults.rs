@@ -1,0 +1,207 @@
+//! Every fault X documents, scripted on the local X server, with the real pipeline writing to
+//! moto Kinesis: every post the server sent must arrive, intact, exactly once.
+//!
+//! The pipeline runs in-process so the reconnect schedule can be shortened: the real one waits
+//! a minute after a 429. The schedule itself is unit-tested in `reconnect.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Harness, TOKEN, posts};
+use testkit::xserver::Step;
+use tokio_util::sync::CancellationToken;
+use twitter_producer::pipeline::Pipeline;
+use twitter_producer::reconnect::Schedule;
+use twitter_producer::rules::keyword_rule;
+use twitter_producer::stats::Stats;
+use twitter_producer::stream::StopReason;
+use twitter_producer::x::{XClient, http_client};
+
+const FAST: Schedule = Schedule {
+    network_step: Duration::from_millis(10),
+    network_max: Duration::from_millis(50),
+    server_error_start: Duration::from_millis(20),
+    server_error_max: Duration::from_millis(100),
+    rate_limit_start: Duration::from_millis(30),
+    rate_limit_max: Duration::from_millis(100),
+};
+
+/// Runs the pipeline over `script` until `expected_posts` were written; returns its stats.
+async fn run(harness: &Harness, expected_posts: u64, stall_timeout: Duration) -> Arc<Stats> {
+    let x = XClient::new(
+        http_client().expect("client"),
+        &harness.x.base_url(),
+        TOKEN.into(),
+    );
+    let rules = x
+        .sync_rules(&[
+            keyword_rule("tokio").unwrap(),
+            keyword_rule("crab").unwrap(),
+        ])
+        .await
+        .expect("rules");
+    let stats = Arc::new(Stats::default());
+    let pipeline = Pipeline {
+        x,
+        kinesis: harness.kinesis.clone(),
+        stream_name: harness.stream.clone(),
+        rules,
+        stats: Arc::clone(&stats),
+        stall_timeout,
+        linger: Duration::from_millis(20),
+        queue_capacity: 64,
+        max_posts: Some(expected_posts),
+        reconnect: FAST,
+    };
+    let stop = tokio::time::timeout(
+        Duration::from_secs(60),
+        pipeline.run(CancellationToken::new()),
+    )
+    .await
+    .expect("pipeline finishes")
+    .expect("no fatal error");
+    assert_eq!(stop, StopReason::SpendGuard);
+    assert_eq!(stats.posts_written.get(), expected_posts);
+    stats
+}
+
+fn post_steps(posts: &[String]) -> Vec<Step> {
+    posts.iter().cloned().map(Step::Post).collect()
+}
+
+#[tokio::test]
+async fn dropped_connections_reconnect_and_lose_nothing() {
+    let posts = posts(30);
+    let mut script = post_steps(&posts[..10]);
+    script.push(Step::Drop);
+    script.extend(post_steps(&posts[10..20]));
+    script.push(Step::Drop);
+    script.push(Step::Drop); // a drop right after connecting: the next reconnect backs off
+    script.extend(post_steps(&posts[20..]));
+    let harness = Harness::start(script, &[]).await;
+    let stats = run(&harness, 30, Duration::from_secs(20)).await;
+    assert_eq!(stats.reconnects.get(), 3);
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn a_connection_cut_mid_line_drops_the_fragment_and_gets_the_post_again() {
+    let posts = posts(6);
+    let mut script = post_steps(&posts[..3]);
+    script.push(Step::DropMidLine(posts[3].clone()));
+    script.extend(post_steps(&posts[4..]));
+    let harness = Harness::start(script, &[]).await;
+    let stats = run(&harness, 6, Duration::from_secs(20)).await;
+    assert_eq!(
+        stats.malformed_lines.get(),
+        1,
+        "the half line is counted, not stored"
+    );
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn an_operational_disconnect_reconnects() {
+    let posts = posts(8);
+    let mut script = post_steps(&posts[..4]);
+    script.push(Step::OperationalDisconnect);
+    script.extend(post_steps(&posts[4..]));
+    let harness = Harness::start(script, &[]).await;
+    let stats = run(&harness, 8, Duration::from_secs(20)).await;
+    assert_eq!(stats.system_messages.get(), 1);
+    assert_eq!(stats.reconnects.get(), 1);
+    assert_eq!(harness.x.connection_attempts(), 2);
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn a_stalled_stream_is_abandoned_after_the_stall_timeout() {
+    let posts = posts(6);
+    let mut script = post_steps(&posts[..3]);
+    script.push(Step::Stall(Duration::from_secs(30)));
+    script.extend(post_steps(&posts[3..]));
+    let harness = Harness::start(script, &[]).await;
+    let started = std::time::Instant::now();
+    let stats = run(&harness, 6, Duration::from_millis(500)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "did not wait for the stall to end by itself"
+    );
+    assert_eq!(stats.reconnects.get(), 1);
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn keep_alives_hold_a_quiet_stream_open() {
+    let posts = posts(2);
+    let mut script = vec![Step::Post(posts[0].clone())];
+    for _ in 0..8 {
+        script.push(Step::Pause(Duration::from_millis(150)));
+        script.push(Step::KeepAlive);
+    }
+    script.push(Step::Post(posts[1].clone()));
+    let harness = Harness::start(script, &[]).await;
+    // 1.2 s of quiet in all, but never 500 ms without a byte: no reconnect.
+    let stats = run(&harness, 2, Duration::from_millis(500)).await;
+    assert_eq!(stats.reconnects.get(), 0);
+    assert!(stats.keep_alives.get() >= 8);
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn server_errors_and_rate_limits_are_retried_until_the_stream_opens() {
+    let posts = posts(10);
+    let mut script = vec![
+        Step::reject_503(),
+        Step::reject_503(),
+        Step::reject_429_too_many(),
+    ];
+    script.extend(post_steps(&posts[..5]));
+    script.push(Step::Drop);
+    script.push(Step::reject_429_too_many());
+    script.extend(post_steps(&posts[5..]));
+    let harness = Harness::start(script, &[]).await;
+    let stats = run(&harness, 10, Duration::from_secs(20)).await;
+    assert_eq!(harness.x.connection_attempts(), 6);
+    assert_eq!(stats.reconnects.get(), 5);
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_lines_are_counted_never_fatal() {
+    let posts = posts(4);
+    let script = vec![
+        Step::Post(posts[0].clone()),
+        Step::Raw(b"{\"data\":{\"id\":\"oops\"\r\n".to_vec()),
+        Step::Raw(b"\xff\xfe not utf-8\r\n".to_vec()),
+        Step::Post(posts[1].clone()),
+        Step::Raw(b"{\"some_new_message_type\":{}}\r\n".to_vec()),
+        Step::Raw(b"{\"errors\":[{\"title\":\"a notice\",\"type\":\"https://api.x.com/2/problems/notice\"}]}\r\n".to_vec()),
+        Step::Post(posts[2].clone()),
+        Step::Post(posts[3].clone()),
+    ];
+    let harness = Harness::start(script, &[]).await;
+    let stats = run(&harness, 4, Duration::from_secs(20)).await;
+    assert_eq!(stats.malformed_lines.get(), 2);
+    assert_eq!(stats.system_messages.get(), 1);
+    assert_eq!(stats.reconnects.get(), 0, "a notice is not a disconnect");
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn the_raw_wire_fixture_with_keep_alives_streams_through() {
+    let wire = include_bytes!("../../fixtures/x-stream/stream-2021-raw-wire-keepalive.crlf.jsonl");
+    let harness = Harness::start(vec![Step::Raw(wire.to_vec())], &[]).await;
+    run(&harness, 3, Duration::from_secs(20)).await;
+    let stored = harness.records().await;
+    let text = std::str::from_utf8(wire).unwrap();
+    let expected: Vec<String> = text
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    common::assert_posts_stored_raw(&expected, &stored);
+}
