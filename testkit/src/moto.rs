@@ -200,12 +200,16 @@ pub async fn read_stream(
             records.extend(page.records().iter().map(|r| StoredRecord {
                 shard_id: shard.shard_id().to_owned(),
                 sequence_number: r.sequence_number().to_owned(),
-                partition_key: r.partition_key().to_owned(),
+                partition_key: r.partition_key().unwrap_or_default().to_owned(),
                 data: r.data().as_ref().to_vec(),
                 approximate_arrival: r.approximate_arrival_timestamp().copied(),
             }));
             // An open shard always hands back a next iterator; an empty page means we are at the tip.
-            iterator = if empty { None } else { page.next_shard_iterator };
+            iterator = if empty {
+                None
+            } else {
+                page.next_shard_iterator
+            };
         }
     }
     Ok(records)

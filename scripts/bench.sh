@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Benchmarks: criterion micro-benchmarks and the producer's end-to-end throughput into moto.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<USAGE
+Usage: scripts/bench.sh [--posts N]
+
+Builds in release mode, runs the criterion benchmarks, then streams N posts (default 100000)
+from the local X server through twitter-producer into a private moto Kinesis, and prints the
+producer's CPU time per post and posts per PutRecords call.
+USAGE
+}
+
+posts=100000
+while (($#)); do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --posts) posts="${2:?--posts needs a number}"; shift 2 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+done
+
+need cargo "install Rust from https://rustup.rs"
+ensure_python_tools
+cd "$REPO_ROOT"
+cargo bench --workspace
+cargo build --release -p twitter-producer -p testkit
+start_moto
+trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+python3 scripts/bench_producer.py --posts "$posts"

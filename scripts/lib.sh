@@ -1,0 +1,54 @@
+# Shared shell helpers for the scripts in this folder. Source it; do not run it.
+
+# Repository root, whatever the caller's working directory.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export REPO_ROOT
+
+die() {
+  echo "error: $*" >&2
+  exit 2
+}
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed${2:+ ($2)}"
+}
+
+# The Python tools the tests and the demo use, installed at pinned versions when missing.
+PY_TOOLS=("moto[server]==5.2.1" "cfn-lint==1.51.0")
+
+ensure_python_tools() {
+  need python3 "install Python 3.9 or newer"
+  local missing=()
+  command -v moto_server >/dev/null 2>&1 || missing+=("${PY_TOOLS[0]}")
+  command -v cfn-lint >/dev/null 2>&1 || missing+=("${PY_TOOLS[1]}")
+  if ((${#missing[@]})); then
+    echo "installing ${missing[*]}" >&2
+    python3 -m pip install --quiet "${missing[@]}"
+    hash -r
+  fi
+}
+
+# A free TCP port on loopback.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts moto_server on a free port; sets MOTO_PID and AWS_ENDPOINT_URL, and test credentials.
+start_moto() {
+  local port
+  port="$(free_port)"
+  moto_server -H 127.0.0.1 -p "$port" >"${1:-/dev/null}" 2>&1 &
+  MOTO_PID=$!
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_REGION:-us-east-1}"
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  export AWS_EC2_METADATA_DISABLED=true
+  for _ in $(seq 150); do
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$AWS_ENDPOINT_URL/moto-api/" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$MOTO_PID" 2>/dev/null || die "moto_server exited at start"
+    sleep 0.1
+  done
+  die "moto_server did not answer on $AWS_ENDPOINT_URL"
+}
