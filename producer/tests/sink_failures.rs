@@ -110,7 +110,7 @@ async fn only_failed_entries_are_resent_and_every_record_is_written_once() {
     let rule = partial_failures(Arc::clone(&calls), |call, key| {
         let n: usize = key.trim_start_matches("post-").parse().unwrap();
         match call {
-            0 if n % 3 == 0 => Some("ProvisionedThroughputExceededException"),
+            0 if n.is_multiple_of(3) => Some("ProvisionedThroughputExceededException"),
             0 if n == 7 => Some("InternalFailure"),
             1 | 2 if n % 50 == 1 => Some("ProvisionedThroughputExceededException"),
             _ => None,
@@ -134,7 +134,7 @@ async fn only_failed_entries_are_resent_and_every_record_is_written_once() {
         .iter()
         .filter(|k| {
             let n: usize = k.trim_start_matches("post-").parse().unwrap();
-            n % 3 == 0 || n == 7
+            n.is_multiple_of(3) || n == 7
         })
         .collect();
     assert_eq!(
