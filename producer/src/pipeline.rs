@@ -99,9 +99,7 @@ pub async fn report_progress(stats: Arc<Stats>, stats_file: Arc<StatsFile>, ever
         ticker.tick().await;
         let now = stats.totals();
         log_progress(&stats, last, now, every);
-        if let Err(error) = stats_file.save(now) {
-            tracing::warn!(path = %stats_file.path().display(), %error, "cannot save the stats file");
-        }
+        save(&stats_file, now);
         last = now;
     }
 }
@@ -139,6 +137,11 @@ pub fn log_summary(stats_file: &StatsFile, run: Totals) {
         all_runs_posts_written = all.totals.posts_written,
         "summary"
     );
+    save(stats_file, run);
+}
+
+/// A stats file that cannot be written costs the history, not the run: warn and go on.
+fn save(stats_file: &StatsFile, run: Totals) {
     if let Err(error) = stats_file.save(run) {
         tracing::warn!(path = %stats_file.path().display(), %error, "cannot save the stats file");
     }
