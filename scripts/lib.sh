@@ -52,3 +52,43 @@ start_moto() {
   done
   die "moto_server did not answer on $AWS_ENDPOINT_URL"
 }
+
+# --- deploy/destroy helpers -------------------------------------------------------------
+
+# Appends the folders pip installs console scripts into (aws, cargo-lambda) to PATH: under pyenv
+# or a --user install they are not there by themselves. Tools already on PATH keep precedence.
+python_scripts_on_path() {
+  local dir
+  dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)" || return 0
+  case ":$PATH:" in *":$dir:"*) ;; *) PATH="$PATH:$dir" ;; esac
+  local user_dir
+  user_dir="$(python3 -c 'import site, os; print(os.path.join(site.getuserbase(), "bin"))' 2>/dev/null)" || return 0
+  case ":$PATH:" in *":$user_dir:"*) ;; *) PATH="$PATH:$user_dir" ;; esac
+  export PATH
+  hash -r
+}
+
+# The AWS CLI: installed with pip (awscli) when missing.
+ensure_aws_cli() {
+  need python3 "install Python 3.9 or newer"
+  python_scripts_on_path
+  if ! command -v aws >/dev/null 2>&1; then
+    echo "installing the AWS CLI (python3 -m pip install awscli)" >&2
+    python3 -m pip install --quiet awscli || die "could not install the AWS CLI: python3 -m pip install awscli"
+    python_scripts_on_path
+  fi
+  command -v aws >/dev/null 2>&1 || die "aws (the AWS CLI) is not installed and pip could not provide it"
+}
+
+# cargo-lambda: installed with pip (a prebuilt wheel that brings zig) when missing.
+ensure_cargo_lambda() {
+  need cargo "install Rust from https://rustup.rs"
+  need python3 "install Python 3.9 or newer"
+  python_scripts_on_path
+  if ! cargo lambda --version >/dev/null 2>&1; then
+    echo "installing cargo-lambda (python3 -m pip install cargo-lambda)" >&2
+    python3 -m pip install --quiet cargo-lambda || die "could not install cargo-lambda: python3 -m pip install cargo-lambda"
+    python_scripts_on_path
+  fi
+  cargo lambda --version >/dev/null 2>&1 || die "cargo-lambda is not installed and pip could not provide it"
+}

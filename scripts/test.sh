@@ -9,7 +9,10 @@ case "${1:-}" in
     cat <<USAGE
 Usage: scripts/test.sh
 
-Installs moto[server] and cfn-lint with pip when missing, then runs:
+Installs moto[server], cfn-lint and the AWS CLI with pip when missing, then runs:
+  cfn-lint cloudformation/template.yaml
+  python3 scripts/check_template.py             (no wildcard IAM action, no secret in outputs)
+  python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
   cargo fmt --all --check
   cargo clippy --workspace --all-targets -- -D warnings
   cargo test --workspace
@@ -21,7 +24,15 @@ esac
 
 need cargo "install Rust from https://rustup.rs"
 ensure_python_tools
+ensure_aws_cli
 cd "$REPO_ROOT"
+
+echo "== cfn-lint" >&2
+cfn-lint cloudformation/template.yaml
+echo "== template checks" >&2
+python3 scripts/check_template.py
+echo "== stack tests (moto)" >&2
+python3 -m unittest discover -s cloudformation/tests
 
 echo "== cargo fmt" >&2
 cargo fmt --all --check
