@@ -1,0 +1,566 @@
+//! Building the EventData items for one Kinesis record, and what they cost.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+use twitter_record::{Record, RecordError};
+
+use crate::error::ConsumerError;
+use crate::limits::{INDEX_ENTRY_OVERHEAD_BYTES, MAX_ITEM_BYTES, WRITE_UNIT_BYTES};
+use crate::payload;
+use crate::post::{self, NotAPost};
+use crate::schema;
+
+/// One EventData item. Field names serialize to the names in [`crate::schema`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventItem {
+    pub id: String,
+    pub keyword: String,
+    pub timestamp: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashtags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retweet_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub like_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bookmark_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impression_count: Option<u64>,
+    pub received_at: String,
+    /// See [`crate::payload`].
+    #[serde(with = "serde_bytes")]
+    pub payload: Vec<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+/// Why a record can never become an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PoisonReason {
+    /// The bytes are not JSON at all.
+    NotJson,
+    /// JSON, but not the producer's record format (wrong shape, unknown version).
+    NotRecordFormat,
+    /// A record without a post id.
+    MissingId,
+    /// The post is not a post (no `data` object).
+    NotAPost,
+    /// The item would be larger than DynamoDB's 400 KB.
+    TooLarge,
+    /// DynamoDB refused the item itself (ValidationException on a single put).
+    RejectedByTable,
+}
+
+impl PoisonReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoisonReason::NotJson => "not-json",
+            PoisonReason::NotRecordFormat => "not-record-format",
+            PoisonReason::MissingId => "missing-id",
+            PoisonReason::NotAPost => "not-a-post",
+            PoisonReason::TooLarge => "too-large",
+            PoisonReason::RejectedByTable => "rejected-by-table",
+        }
+    }
+}
+
+/// A record that can never be stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poison {
+    pub reason: PoisonReason,
+    pub detail: String,
+}
+
+impl Poison {
+    fn new(reason: PoisonReason, detail: impl Into<String>) -> Self {
+        Poison {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Item settings that come from the configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ItemOptions {
+    pub retention_days: Option<u32>,
+}
+
+/// An item ready to write, with what it costs.
+#[derive(Debug, Clone)]
+pub struct BuiltItem {
+    pub id: String,
+    pub keyword: String,
+    pub attributes: HashMap<String, AttributeValue>,
+    /// DynamoDB's size of the base table item.
+    pub size: usize,
+    /// DynamoDB's size of the item's entry in the keyword index.
+    pub index_size: usize,
+}
+
+impl BuiltItem {
+    /// Write units of one put: the base item plus its index entry.
+    pub fn write_units(&self) -> u64 {
+        write_units(self.size) + write_units(self.index_size)
+    }
+}
+
+/// Write units DynamoDB charges for writing an item (or index entry) of `size` bytes.
+pub fn write_units(size: usize) -> u64 {
+    size.div_ceil(WRITE_UNIT_BYTES).max(1) as u64
+}
+
+/// Decodes one record and builds one item per matched keyword.
+pub fn build_items(data: &[u8], options: ItemOptions) -> Result<Vec<BuiltItem>, Poison> {
+    let record = twitter_record::decode(data).map_err(|e| classify(data, &e))?;
+    let items = event_items(&record, options)?;
+    let mut built = Vec::with_capacity(items.len());
+    for item in items {
+        let attributes = to_attributes(&item)
+            .map_err(|e| Poison::new(PoisonReason::NotRecordFormat, e.to_string()))?;
+        let size = item_size(&attributes);
+        if size > MAX_ITEM_BYTES {
+            return Err(Poison::new(
+                PoisonReason::TooLarge,
+                format!(
+                    "item for post {} is {size} bytes, the limit is {MAX_ITEM_BYTES}",
+                    item.id
+                ),
+            ));
+        }
+        built.push(BuiltItem {
+            index_size: index_entry_size(&attributes),
+            id: item.id,
+            keyword: item.keyword,
+            attributes,
+            size,
+        });
+    }
+    Ok(built)
+}
+
+pub fn to_attributes(item: &EventItem) -> Result<HashMap<String, AttributeValue>, ConsumerError> {
+    serde_dynamo::to_item(item).map_err(|source| ConsumerError::Item {
+        id: item.id.clone(),
+        source,
+    })
+}
+
+/// The decoder's error says what failed; the dead-letter queue wants to know which of the
+/// documented kinds it is. Only runs for records that already failed, so a second parse is fine
+/// (and needed: serde reports some shape errors as syntax errors).
+fn classify(data: &[u8], error: &RecordError) -> Poison {
+    let reason = match error {
+        RecordError::EmptyId => PoisonReason::MissingId,
+        RecordError::UnsupportedVersion(_) => PoisonReason::NotRecordFormat,
+        RecordError::Malformed(_) => match serde_json::from_slice::<serde_json::Value>(data) {
+            Err(_) => PoisonReason::NotJson,
+            Ok(serde_json::Value::Object(map)) if map.contains_key("post") => {
+                let has_id = map
+                    .get("id")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|id| !id.is_empty());
+                if has_id {
+                    PoisonReason::NotRecordFormat
+                } else {
+                    PoisonReason::MissingId
+                }
+            }
+            Ok(_) => PoisonReason::NotRecordFormat,
+        },
+    };
+    Poison::new(reason, error.to_string())
+}
+
+/// The items of one decoded record, one per keyword (at least one).
+pub fn event_items(record: &Record<'_>, options: ItemOptions) -> Result<Vec<EventItem>, Poison> {
+    let line = record.post.get();
+    let fields = post::read(line).map_err(|e| match e {
+        NotAPost::NoData => Poison::new(PoisonReason::NotAPost, "the post line has no data object"),
+    })?;
+    let received_at = utc_millis(record.received_at);
+    let timestamp = fields
+        .created_at
+        .as_deref()
+        .and_then(|c| OffsetDateTime::parse(c, &Rfc3339).ok())
+        .map(utc_millis)
+        // Without a creation time the post still needs an index sort key: the receive time is the
+        // closest known.
+        .unwrap_or_else(|| received_at.clone());
+    let payload = payload::compress(line.as_bytes())
+        .map_err(|e| Poison::new(PoisonReason::NotRecordFormat, e.to_string()))?;
+    let expires_at = options
+        .retention_days
+        .map(|days| record.received_at.unix_timestamp() + i64::from(days) * 86_400);
+    let owned = |v: &Option<std::borrow::Cow<'_, str>>| v.as_ref().map(|s| s.clone().into_owned());
+    let template = EventItem {
+        id: record.id.clone().into_owned(),
+        keyword: String::new(),
+        timestamp,
+        username: owned(&fields.username),
+        message: owned(&fields.text),
+        author_id: owned(&fields.author_id),
+        name: owned(&fields.name),
+        lang: owned(&fields.lang),
+        country: owned(&fields.country),
+        country_code: owned(&fields.country_code),
+        hashtags: fields
+            .hashtags
+            .iter()
+            .map(|s| s.clone().into_owned())
+            .collect(),
+        mentions: fields
+            .mentions
+            .iter()
+            .map(|s| s.clone().into_owned())
+            .collect(),
+        retweet_count: fields.metrics.retweet_count,
+        reply_count: fields.metrics.reply_count,
+        like_count: fields.metrics.like_count,
+        quote_count: fields.metrics.quote_count,
+        bookmark_count: fields.metrics.bookmark_count,
+        impression_count: fields.metrics.impression_count,
+        received_at,
+        payload,
+        expires_at,
+    };
+    let mut keywords: Vec<&str> = Vec::with_capacity(record.keywords.len());
+    for k in &record.keywords {
+        let k = k.trim();
+        if !k.is_empty() && !keywords.contains(&k) {
+            keywords.push(k);
+        }
+    }
+    if keywords.is_empty() {
+        keywords.push(schema::NO_KEYWORD);
+    }
+    // Every item but the last gets a copy of the template; the last takes it.
+    let (last, rest) = keywords.split_last().unwrap_or((&schema::NO_KEYWORD, &[]));
+    let mut items: Vec<EventItem> = rest
+        .iter()
+        .map(|keyword| EventItem {
+            keyword: (*keyword).to_owned(),
+            ..template.clone()
+        })
+        .collect();
+    items.push(EventItem {
+        keyword: (*last).to_owned(),
+        ..template
+    });
+    Ok(items)
+}
+
+/// ISO 8601 UTC with exactly three fraction digits, so that lexical order is time order.
+pub fn utc_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// DynamoDB's size of an item: attribute names plus values, by its documented rules.
+pub fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
+}
+
+/// The size of the item's entry in the keyword index: its keys, the base table's keys, the
+/// projected attributes, and the index's per-entry overhead.
+pub fn index_entry_size(item: &HashMap<String, AttributeValue>) -> usize {
+    let keys = [schema::ID, schema::KEYWORD, schema::TIMESTAMP];
+    let projected = keys.iter().chain(schema::BY_KEYWORD_PROJECTION.iter());
+    INDEX_ENTRY_OVERHEAD_BYTES
+        + projected
+            .filter_map(|name| item.get(*name).map(|v| name.len() + value_size(v)))
+            .sum::<usize>()
+}
+
+fn value_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => number_size(n),
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+        AttributeValue::Ns(v) => v.iter().map(|n| number_size(n)).sum(),
+        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, x)| 1 + k.len() + value_size(x))
+                .sum::<usize>()
+        }
+        _ => 0,
+    }
+}
+
+/// "Approximately (1 byte per two significant digits) + 1 byte".
+fn number_size(n: &str) -> usize {
+    let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+    let significant = digits.trim_start_matches('0').trim_end_matches('0');
+    significant.len().div_ceil(2) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+    use twitter_record::{Header, Source};
+
+    const LINE: &str = r#"{"data":{"id":"1790124601021706634","text":"hello #rust @ferris","author_id":"7","created_at":"2024-05-13T20:58:58.000Z","lang":"en","entities":{"hashtags":[{"tag":"rust"}],"mentions":[{"username":"ferris"}]},"public_metrics":{"retweet_count":0,"reply_count":1,"like_count":2,"quote_count":0},"geo":{"place_id":"p"}},"includes":{"users":[{"id":"7","username":"carol","name":"Carol"}],"places":[{"id":"p","country":"Japan","country_code":"JP"}]},"matching_rules":[{"id":"1","tag":"rust"},{"id":"2","tag":"ferris"}]}"#;
+
+    fn record(keywords: &[&str]) -> Vec<u8> {
+        twitter_record::encode(
+            &Header {
+                source: Source::X,
+                id: "1790124601021706634",
+                keywords,
+                received_at: datetime!(2024-05-13 20:59:00.123456 UTC),
+            },
+            LINE,
+        )
+    }
+
+    #[test]
+    fn one_item_per_keyword_with_every_attribute() {
+        let items =
+            build_items(&record(&["rust", "ferris"]), ItemOptions::default()).expect("items");
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].keyword, "rust");
+        assert_eq!(items[1].keyword, "ferris");
+        let a = &items[0].attributes;
+        let s = |name: &str| a.get(name).and_then(|v| v.as_s().ok()).cloned();
+        assert_eq!(s(schema::ID).as_deref(), Some("1790124601021706634"));
+        assert_eq!(s(schema::KEYWORD).as_deref(), Some("rust"));
+        assert_eq!(s(schema::USERNAME).as_deref(), Some("carol"));
+        assert_eq!(s(schema::NAME).as_deref(), Some("Carol"));
+        assert_eq!(
+            s(schema::TIMESTAMP).as_deref(),
+            Some("2024-05-13T20:58:58.000Z")
+        );
+        assert_eq!(s(schema::MESSAGE).as_deref(), Some("hello #rust @ferris"));
+        assert_eq!(s(schema::AUTHOR_ID).as_deref(), Some("7"));
+        assert_eq!(s(schema::LANG).as_deref(), Some("en"));
+        assert_eq!(s(schema::COUNTRY).as_deref(), Some("Japan"));
+        assert_eq!(s(schema::COUNTRY_CODE).as_deref(), Some("JP"));
+        assert_eq!(
+            s(schema::RECEIVED_AT).as_deref(),
+            Some("2024-05-13T20:59:00.123Z")
+        );
+        assert_eq!(
+            a.get(schema::LIKE_COUNT)
+                .and_then(|v| v.as_n().ok())
+                .map(String::as_str),
+            Some("2")
+        );
+        assert!(a.get(schema::BOOKMARK_COUNT).is_none());
+        assert_eq!(
+            a.get(schema::HASHTAGS),
+            Some(&AttributeValue::L(vec![AttributeValue::S("rust".into())]))
+        );
+        assert!(a.get(schema::EXPIRES_AT).is_none());
+        let payload = a
+            .get(schema::PAYLOAD)
+            .and_then(|v| v.as_b().ok())
+            .expect("binary payload");
+        assert_eq!(
+            payload::decompress(payload.as_ref()).expect("payload"),
+            LINE.as_bytes()
+        );
+    }
+
+    #[test]
+    fn serialized_names_are_the_schema_names() {
+        let items = build_items(
+            &record(&["rust"]),
+            ItemOptions {
+                retention_days: Some(1),
+            },
+        )
+        .expect("items");
+        let mut names: Vec<&str> = items[0].attributes.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let mut expected = vec![
+            schema::ID,
+            schema::KEYWORD,
+            schema::TIMESTAMP,
+            schema::USERNAME,
+            schema::MESSAGE,
+            schema::AUTHOR_ID,
+            schema::NAME,
+            schema::LANG,
+            schema::COUNTRY,
+            schema::COUNTRY_CODE,
+            schema::HASHTAGS,
+            schema::MENTIONS,
+            schema::RETWEET_COUNT,
+            schema::REPLY_COUNT,
+            schema::LIKE_COUNT,
+            schema::QUOTE_COUNT,
+            schema::RECEIVED_AT,
+            schema::PAYLOAD,
+            schema::EXPIRES_AT,
+        ];
+        expected.sort_unstable();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn retention_sets_expiry_from_receive_time() {
+        let items = build_items(
+            &record(&["rust"]),
+            ItemOptions {
+                retention_days: Some(30),
+            },
+        )
+        .expect("items");
+        let received = datetime!(2024-05-13 20:59:00 UTC).unix_timestamp();
+        let expires = items[0]
+            .attributes
+            .get(schema::EXPIRES_AT)
+            .and_then(|v| v.as_n().ok())
+            .cloned();
+        assert_eq!(expires, Some((received + 30 * 86_400).to_string()));
+    }
+
+    #[test]
+    fn item_round_trips_through_serde_dynamo() {
+        let items = build_items(&record(&["rust"]), ItemOptions::default()).expect("items");
+        let back: EventItem =
+            serde_dynamo::from_item(items[0].attributes.clone()).expect("from_item");
+        assert_eq!(back.username.as_deref(), Some("carol"));
+        assert_eq!(back.mentions, ["ferris"]);
+        assert_eq!(to_attributes(&back).expect("attrs"), items[0].attributes);
+    }
+
+    #[test]
+    fn duplicate_and_blank_keywords_collapse_and_none_falls_back() {
+        let items =
+            build_items(&record(&["rust", " rust ", ""]), ItemOptions::default()).expect("items");
+        assert_eq!(items.len(), 1);
+        let items = build_items(&record(&[]), ItemOptions::default()).expect("items");
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].keyword, schema::NO_KEYWORD);
+    }
+
+    #[test]
+    fn poison_kinds_are_classified() {
+        let kind = |data: &[u8]| {
+            build_items(data, ItemOptions::default())
+                .map(|_| ())
+                .map_err(|p| p.reason)
+        };
+        assert_eq!(kind(b"\x00\xffnot json"), Err(PoisonReason::NotJson));
+        assert_eq!(kind(b"{\"v\":1,"), Err(PoisonReason::NotJson));
+        assert_eq!(kind(b"[1,2,3]"), Err(PoisonReason::NotRecordFormat));
+        assert_eq!(
+            kind(br#"{"v":2,"source":"x","id":"1","keywords":[],"received_at":"2024-05-13T20:59:00Z","post":{}}"#),
+            Err(PoisonReason::NotRecordFormat)
+        );
+        assert_eq!(
+            kind(br#"{"v":1,"source":"x","keywords":[],"received_at":"2024-05-13T20:59:00Z","post":{}}"#),
+            Err(PoisonReason::MissingId)
+        );
+        assert_eq!(
+            kind(br#"{"v":1,"source":"x","id":"","keywords":[],"received_at":"2024-05-13T20:59:00Z","post":{}}"#),
+            Err(PoisonReason::MissingId)
+        );
+        assert_eq!(
+            kind(br#"{"v":1,"source":"x","id":"1","keywords":["k"],"received_at":"2024-05-13T20:59:00Z","post":{"errors":[]}}"#),
+            Err(PoisonReason::NotAPost)
+        );
+    }
+
+    #[test]
+    fn oversized_item_is_poison() {
+        // Random-looking text does not compress, so the payload alone exceeds the item limit.
+        let mut x: u64 = 7;
+        let text: String = (0..MAX_ITEM_BYTES)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'a' + ((x >> 33) % 26) as u8)
+            })
+            .collect();
+        let line = format!(r#"{{"data":{{"id":"1","text":"{text}"}}}}"#);
+        let data = twitter_record::encode(
+            &Header {
+                source: Source::X,
+                id: "1",
+                keywords: &["k"],
+                received_at: datetime!(2024-05-13 20:59:00 UTC),
+            },
+            &line,
+        );
+        let poison = build_items(&data, ItemOptions::default()).expect_err("too large");
+        assert_eq!(poison.reason, PoisonReason::TooLarge);
+    }
+
+    #[test]
+    fn sizes_follow_dynamodb_rules() {
+        let mut item = HashMap::new();
+        item.insert("Id".to_owned(), AttributeValue::S("abc".into()));
+        item.insert("N".to_owned(), AttributeValue::N("12300".into()));
+        item.insert(
+            "L".to_owned(),
+            AttributeValue::L(vec![AttributeValue::S("xy".into())]),
+        );
+        item.insert("B".to_owned(), AttributeValue::B(vec![1u8, 2, 3, 4].into()));
+        // Id:2+3, N:1+(3 digits -> 2)+1, L:1+3+1+2, B:1+4
+        assert_eq!(item_size(&item), 5 + 4 + 7 + 5);
+        assert_eq!(write_units(0), 1);
+        assert_eq!(write_units(1024), 1);
+        assert_eq!(write_units(1025), 2);
+    }
+
+    #[test]
+    fn index_entry_is_small_and_excludes_payload() {
+        let items = build_items(&record(&["rust"]), ItemOptions::default()).expect("items");
+        assert!(items[0].index_size < items[0].size);
+        assert!(items[0].index_size < WRITE_UNIT_BYTES);
+        assert!(items[0].index_size > INDEX_ENTRY_OVERHEAD_BYTES);
+    }
+
+    #[test]
+    fn created_at_is_normalised_to_utc_millis() {
+        assert_eq!(
+            utc_millis(datetime!(2024-05-13 22:58:58.5 +02:00)),
+            "2024-05-13T20:58:58.500Z"
+        );
+    }
+}

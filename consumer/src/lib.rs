@@ -1,0 +1,38 @@
+//! The `twitter-consumer` Lambda function: Kinesis batches of posts into the DynamoDB EventData
+//! table, with no record lost and no shard ever blocked.
+//!
+//! The pure core ([`item`], [`post`], [`batch`], [`payload`], [`retry`], [`emf`]) is tested without a
+//! network; the adapters ([`store`], [`dlq`]) are the only code that talks to AWS; [`handler`] ties
+//! them together and is what Lambda (through `main.rs`) and the local [`driver`] both call.
+
+pub mod batch;
+pub mod config;
+pub mod dlq;
+pub mod driver;
+pub mod emf;
+pub mod error;
+pub mod handler;
+pub mod item;
+pub mod limits;
+pub mod payload;
+pub mod post;
+pub mod retry;
+pub mod schema;
+pub mod store;
+
+pub use config::Config;
+pub use error::ConsumerError;
+pub use handler::{App, BatchOutcome, MetricsOutput, handle, invoke};
+
+/// JSON logs on stdout, filtered by `RUST_LOG` (default `info`), as CloudWatch Logs expects them.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_current_span(false)
+        .with_span_list(false)
+        .try_init();
+}

@@ -1,0 +1,334 @@
+//! The few fields of an X stream line the item needs, read without copying where possible.
+//!
+//! X adds fields and sometimes changes a type (rule ids went from numbers to strings). Nothing here
+//! may turn such a line into a lost post: the strict, borrowing view is the fast path; when it does
+//! not fit, a tolerant walk over a `serde_json::Value` takes what it can, and the `Payload` keeps the
+//! rest.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// What the item builder takes from one stream line.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PostFields<'a> {
+    pub id: Option<Cow<'a, str>>,
+    pub text: Option<Cow<'a, str>>,
+    pub author_id: Option<Cow<'a, str>>,
+    pub username: Option<Cow<'a, str>>,
+    pub name: Option<Cow<'a, str>>,
+    pub created_at: Option<Cow<'a, str>>,
+    pub lang: Option<Cow<'a, str>>,
+    pub country: Option<Cow<'a, str>>,
+    pub country_code: Option<Cow<'a, str>>,
+    pub hashtags: Vec<Cow<'a, str>>,
+    pub mentions: Vec<Cow<'a, str>>,
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Metrics {
+    pub retweet_count: Option<u64>,
+    pub reply_count: Option<u64>,
+    pub like_count: Option<u64>,
+    pub quote_count: Option<u64>,
+    pub bookmark_count: Option<u64>,
+    pub impression_count: Option<u64>,
+}
+
+/// Why a line is not a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAPost {
+    /// The line has no `data` object (a system message, an error-only line).
+    NoData,
+}
+
+/// Reads the post fields of one stream line (already known to be valid JSON).
+pub fn read(line: &str) -> Result<PostFields<'_>, NotAPost> {
+    match serde_json::from_str::<Line<'_>>(line) {
+        Ok(parsed) => parsed.into_fields(),
+        Err(_) => match serde_json::from_str::<Value>(line) {
+            Ok(value) => tolerant(&value),
+            Err(_) => Err(NotAPost::NoData),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    data: Option<Data<'a>>,
+    #[serde(default, borrow)]
+    includes: Includes<'a>,
+}
+
+#[derive(Deserialize)]
+struct Data<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    author_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    created_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    lang: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    entities: Option<Entities<'a>>,
+    #[serde(default, borrow)]
+    geo: Option<Geo<'a>>,
+    #[serde(default)]
+    public_metrics: Option<Metrics>,
+    #[serde(default, borrow)]
+    note_tweet: Option<NoteTweet<'a>>,
+}
+
+#[derive(Deserialize)]
+struct NoteTweet<'a> {
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    entities: Option<Entities<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Entities<'a> {
+    #[serde(default, borrow)]
+    hashtags: Vec<Tag<'a>>,
+    #[serde(default, borrow)]
+    mentions: Vec<Mention<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Tag<'a> {
+    #[serde(borrow)]
+    tag: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Mention<'a> {
+    #[serde(borrow)]
+    username: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Geo<'a> {
+    #[serde(borrow)]
+    place_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Includes<'a> {
+    #[serde(default, borrow)]
+    users: Vec<User<'a>>,
+    #[serde(default, borrow)]
+    places: Vec<Place<'a>>,
+}
+
+#[derive(Deserialize)]
+struct User<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    username: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Place<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    country: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    country_code: Option<Cow<'a, str>>,
+}
+
+/// Keeps the first occurrence of each value: X lists a tag once per occurrence in the text.
+fn unique<'a>(values: impl Iterator<Item = Cow<'a, str>>) -> Vec<Cow<'a, str>> {
+    let mut out: Vec<Cow<'a, str>> = Vec::new();
+    for v in values {
+        if !v.is_empty() && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+impl<'a> Line<'a> {
+    fn into_fields(self) -> Result<PostFields<'a>, NotAPost> {
+        let data = self.data.ok_or(NotAPost::NoData)?;
+        // A long post's full text and its entities live in note_tweet; `text` is truncated.
+        let (text, entities) = match data.note_tweet {
+            Some(NoteTweet {
+                text: Some(text),
+                entities,
+            }) if !text.is_empty() => (Some(text), entities.or(data.entities)),
+            _ => (data.text, data.entities),
+        };
+        let entities = entities.unwrap_or_default();
+        let author = data
+            .author_id
+            .as_ref()
+            .and_then(|a| self.includes.users.into_iter().find(|u| &u.id == a));
+        let place_id = data.geo.and_then(|g| g.place_id);
+        let place = place_id
+            .as_ref()
+            .and_then(|p| self.includes.places.into_iter().find(|pl| &pl.id == p));
+        let (username, name) = author.map(|u| (u.username, u.name)).unwrap_or_default();
+        let (country, country_code) = place
+            .map(|p| (p.country, p.country_code))
+            .unwrap_or_default();
+        Ok(PostFields {
+            id: data.id,
+            text,
+            author_id: data.author_id,
+            username,
+            name,
+            created_at: data.created_at,
+            lang: data.lang,
+            country,
+            country_code,
+            hashtags: unique(entities.hashtags.into_iter().map(|t| t.tag)),
+            mentions: unique(entities.mentions.into_iter().map(|m| m.username)),
+            metrics: data.public_metrics.unwrap_or_default(),
+        })
+    }
+}
+
+/// The slow path: a line whose shape surprised the strict view.
+fn tolerant(value: &Value) -> Result<PostFields<'static>, NotAPost> {
+    let data = value
+        .get("data")
+        .filter(|d| d.is_object())
+        .ok_or(NotAPost::NoData)?;
+    let string = |v: Option<&Value>| -> Option<Cow<'static, str>> {
+        match v? {
+            Value::String(s) => Some(Cow::Owned(s.clone())),
+            Value::Number(n) => Some(Cow::Owned(n.to_string())),
+            _ => None,
+        }
+    };
+    let list = |v: Option<&Value>, field: &str| -> Vec<Cow<'static, str>> {
+        let items = v
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        unique(items.iter().filter_map(|item| string(item.get(field))))
+    };
+    let note_text = string(data.pointer("/note_tweet/text")).filter(|t| !t.is_empty());
+    let entities = if note_text.is_some() && data.pointer("/note_tweet/entities").is_some() {
+        data.pointer("/note_tweet/entities")
+    } else {
+        data.get("entities")
+    };
+    let author_id = string(data.get("author_id"));
+    let find = |path: &str, id: &Option<Cow<'static, str>>| -> Option<&Value> {
+        let id = id.as_deref()?;
+        value
+            .pointer(path)?
+            .as_array()?
+            .iter()
+            .find(|u| string(u.get("id")).as_deref() == Some(id))
+    };
+    let author = find("/includes/users", &author_id);
+    let place = find("/includes/places", &string(data.pointer("/geo/place_id")));
+    let metric = |name: &str| data.get("public_metrics")?.get(name)?.as_u64();
+    Ok(PostFields {
+        id: string(data.get("id")),
+        text: note_text.or_else(|| string(data.get("text"))),
+        author_id: author_id.clone(),
+        username: author.and_then(|u| string(u.get("username"))),
+        name: author.and_then(|u| string(u.get("name"))),
+        created_at: string(data.get("created_at")),
+        lang: string(data.get("lang")),
+        country: place.and_then(|p| string(p.get("country"))),
+        country_code: place.and_then(|p| string(p.get("country_code"))),
+        hashtags: list(entities.and_then(|e| e.get("hashtags")), "tag"),
+        mentions: list(entities.and_then(|e| e.get("mentions")), "username"),
+        metrics: Metrics {
+            retweet_count: metric("retweet_count"),
+            reply_count: metric("reply_count"),
+            like_count: metric("like_count"),
+            quote_count: metric("quote_count"),
+            bookmark_count: metric("bookmark_count"),
+            impression_count: metric("impression_count"),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"{"data":{"id":"20","text":"short…","author_id":"7","created_at":"2024-05-13T20:58:58.000Z","lang":"en","entities":{"hashtags":[{"start":0,"end":5,"tag":"rust"},{"tag":"rust"},{"tag":"tokio"}],"mentions":[{"username":"alice"}]},"public_metrics":{"retweet_count":1,"reply_count":2,"like_count":3,"quote_count":4,"bookmark_count":5,"impression_count":6},"geo":{"place_id":"p1"},"note_tweet":{"text":"the whole long text","entities":{"hashtags":[{"tag":"long"}],"mentions":[{"username":"bob"}]}}},"includes":{"users":[{"id":"8","username":"other","name":"O"},{"id":"7","username":"carol","name":"Carol C"}],"places":[{"id":"p1","country":"France","country_code":"FR","full_name":"Paris, France"}]},"matching_rules":[{"id":"1","tag":"rust"}]}"#;
+
+    #[test]
+    fn strict_view_reads_every_field() {
+        let f = read(FULL).expect("post");
+        assert_eq!(f.id.as_deref(), Some("20"));
+        assert_eq!(f.text.as_deref(), Some("the whole long text"));
+        assert_eq!(f.username.as_deref(), Some("carol"));
+        assert_eq!(f.name.as_deref(), Some("Carol C"));
+        assert_eq!(f.author_id.as_deref(), Some("7"));
+        assert_eq!(f.created_at.as_deref(), Some("2024-05-13T20:58:58.000Z"));
+        assert_eq!(f.lang.as_deref(), Some("en"));
+        assert_eq!(f.country.as_deref(), Some("France"));
+        assert_eq!(f.country_code.as_deref(), Some("FR"));
+        assert_eq!(f.hashtags, ["long"]);
+        assert_eq!(f.mentions, ["bob"]);
+        assert_eq!(f.metrics.like_count, Some(3));
+        assert_eq!(f.metrics.impression_count, Some(6));
+    }
+
+    #[test]
+    fn tolerant_view_matches_strict_view() {
+        let value: Value = serde_json::from_str(FULL).expect("json");
+        assert_eq!(tolerant(&value).expect("post"), read(FULL).expect("post"));
+    }
+
+    #[test]
+    fn without_note_tweet_text_and_entities_come_from_data() {
+        let line = r#"{"data":{"id":"1","text":"hi #a #b #a @x","entities":{"hashtags":[{"tag":"a"},{"tag":"b"},{"tag":"a"}],"mentions":[{"username":"x"}]},"geo":{}},"includes":{}}"#;
+        let f = read(line).expect("post");
+        assert_eq!(f.text.as_deref(), Some("hi #a #b #a @x"));
+        assert_eq!(f.hashtags, ["a", "b"]);
+        assert_eq!(f.mentions, ["x"]);
+        assert_eq!(f.country, None);
+        assert_eq!(f.username, None);
+    }
+
+    #[test]
+    fn unexpected_types_fall_back_to_the_tolerant_view() {
+        // lang as a number and a metric as a string would fail the strict view.
+        let line = r#"{"data":{"id":"5","text":"t","lang":7,"public_metrics":{"like_count":"many","reply_count":2},"author_id":"9"},"includes":{"users":[{"id":"9","username":"u"}]}}"#;
+        let f = read(line).expect("post");
+        assert_eq!(f.id.as_deref(), Some("5"));
+        assert_eq!(f.lang.as_deref(), Some("7"));
+        assert_eq!(f.metrics.like_count, None);
+        assert_eq!(f.metrics.reply_count, Some(2));
+        assert_eq!(f.username.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn lines_without_data_are_not_posts() {
+        assert_eq!(
+            read(r#"{"errors":[{"title":"operational-disconnect"}]}"#),
+            Err(NotAPost::NoData)
+        );
+        assert_eq!(read(r#"{"data":"nope"}"#), Err(NotAPost::NoData));
+        assert_eq!(read("[1,2]"), Err(NotAPost::NoData));
+    }
+
+    #[test]
+    fn escaped_text_is_unescaped() {
+        let line = r#"{"data":{"id":"1","text":"caf\u00e9 \"q\" &amp;"}}"#;
+        assert_eq!(
+            read(line).expect("post").text.as_deref(),
+            Some("café \"q\" &amp;")
+        );
+    }
+}

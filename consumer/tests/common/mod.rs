@@ -1,0 +1,244 @@
+//! Shared helpers for the consumer's integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod runtime_api;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value, json};
+use testkit::moto::{Moto, unique_name};
+use time::macros::datetime;
+use twitter_consumer::dlq::DeadLetterMessage;
+use twitter_consumer::item::EventItem;
+use twitter_consumer::retry::RetryPolicy;
+use twitter_consumer::{App, Config, MetricsOutput};
+use twitter_record::{Header, Source};
+
+pub const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/tweets";
+
+/// One post line from the X stream fixtures, with what a producer would derive from it.
+#[derive(Debug, Clone)]
+pub struct FixturePost {
+    pub id: String,
+    pub keywords: Vec<String>,
+    pub line: String,
+}
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/x-stream")
+}
+
+/// Every complete post line in the X stream fixtures (system messages and the truncated line are
+/// left out: the producer never writes them).
+pub fn fixture_posts() -> Vec<FixturePost> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .expect("fixtures dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    let mut posts = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("fixture");
+        for line in text.split('\n') {
+            let line = line.trim_end_matches('\r');
+            let Ok(value) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let Some(id) = value.pointer("/data/id").and_then(Value::as_str) else {
+                continue;
+            };
+            let keywords = value["matching_rules"]
+                .as_array()
+                .map(|rules| {
+                    rules
+                        .iter()
+                        .filter_map(|r| r["tag"].as_str())
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            posts.push(FixturePost {
+                id: id.to_owned(),
+                keywords,
+                line: line.to_owned(),
+            });
+        }
+    }
+    assert!(
+        posts.len() > 50,
+        "expected the fixture corpus, found {} posts",
+        posts.len()
+    );
+    posts
+}
+
+/// The producer's record for a post.
+pub fn record_for(post: &FixturePost) -> Vec<u8> {
+    let keywords: Vec<&str> = post.keywords.iter().map(String::as_str).collect();
+    twitter_record::encode(
+        &Header {
+            source: Source::X,
+            id: &post.id,
+            keywords: &keywords,
+            received_at: datetime!(2026-01-02 03:04:05.678 UTC),
+        },
+        &post.line,
+    )
+}
+
+/// A Lambda Kinesis event (the shape of aws_lambda_events' fixture) carrying `data`, with
+/// sequence numbers `first_seq`, `first_seq + 1`, ...
+pub fn event(data: &[Vec<u8>], first_seq: u64) -> KinesisEvent {
+    let records: Vec<Value> = data
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let seq = (first_seq + i as u64).to_string();
+            json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": format!("pk-{i}"),
+                    "sequenceNumber": seq,
+                    "data": BASE64.encode(d),
+                    "approximateArrivalTimestamp": 1_767_322_245.678
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{seq}"),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/LambdaRole",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": STREAM_ARN
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).expect("event")
+}
+
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(40),
+        max_attempts: 6,
+        call_timeout: Duration::from_secs(5),
+        deadline_margin: Duration::from_millis(100),
+    }
+}
+
+pub fn test_config(table: &str) -> Config {
+    let mut config = Config::new(table);
+    config.retry = fast_retry();
+    config.default_budget = Duration::from_secs(20);
+    config
+}
+
+pub type Sink = Arc<Mutex<Vec<String>>>;
+
+/// A moto-backed environment: the table created from the schema, a dead-letter queue.
+pub struct Env {
+    pub moto: Moto,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sdk_config: aws_config::SdkConfig,
+    pub table: String,
+    pub queue_url: String,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let moto = Moto::start().await.expect("moto");
+        let sdk_config = moto.sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+        let sqs = aws_sdk_sqs::Client::new(&sdk_config);
+        let table = unique_name("events");
+        twitter_consumer::schema::create_table(&dynamodb, &table)
+            .await
+            .expect("table");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique_name("dlq"))
+            .send()
+            .await
+            .expect("queue")
+            .queue_url()
+            .expect("url")
+            .to_owned();
+        Env {
+            moto,
+            dynamodb,
+            sqs,
+            sdk_config,
+            table,
+            queue_url,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        test_config(&self.table).with_dead_letter_queue(&self.queue_url)
+    }
+
+    pub fn app(&self, config: Config) -> (App, Sink) {
+        let sink: Sink = Arc::default();
+        let app = App::from_sdk_config(&self.sdk_config, config)
+            .with_metrics_output(MetricsOutput::Memory(sink.clone()));
+        (app, sink)
+    }
+
+    pub async fn items(&self) -> Vec<EventItem> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            let batch: Vec<EventItem> =
+                serde_dynamo::from_items(page.items().to_vec()).expect("items");
+            items.extend(batch);
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        items.sort_by(|a, b| (&a.id, &a.keyword).cmp(&(&b.id, &b.keyword)));
+        items
+    }
+
+    pub async fn dead_letters(&self) -> Vec<DeadLetterMessage> {
+        let mut out = Vec::new();
+        loop {
+            let page = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            if page.messages().is_empty() {
+                break;
+            }
+            for m in page.messages() {
+                out.push(serde_json::from_str(m.body().expect("body")).expect("dead letter json"));
+            }
+        }
+        out.sort_by(|a: &DeadLetterMessage, b| {
+            twitter_consumer::batch::compare_sequence_numbers(
+                &a.sequence_number,
+                &b.sequence_number,
+            )
+        });
+        out
+    }
+}
