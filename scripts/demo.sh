@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole pipeline offline: no AWS account, no X account. Everything runs on loopback.
+# The whole pipeline offline: no AWS account, no X account. Everything runs on loopback, through
+# the same code paths as production.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -7,24 +8,31 @@ usage() {
   cat <<USAGE
 Usage: scripts/demo.sh [KEYWORD]
 
-Runs the pipeline offline on this machine: starts moto (AWS on loopback) and a local X
-filtered-stream server that serves a bundled sample of posts (real wire shape, synthetic
-text), runs twitter-producer KEYWORD (default: tokio) against them, and prints what reached
-Kinesis. Stops everything it started on exit, Ctrl-C included.
+Runs the pipeline offline on this machine:
+  1. starts moto (AWS services on a free loopback port),
+  2. deploys cloudformation/template.yaml to it with scripts/deploy.sh (the function zip is built
+     with cargo-lambda, as for AWS),
+  3. starts a local X filtered-stream server serving a bundled sample of posts (real wire shape,
+     synthetic text),
+  4. runs twitter-producer KEYWORD (default: tokio) into the stack's Kinesis stream,
+  5. drives the consumer over the stream with the local driver (moto stores the Lambda function
+     but cannot run it) into the stack's DynamoDB table,
+  6. prints what the table now holds.
+Stops everything it started on exit, Ctrl-C included. The first run builds in release mode
+for the Lambda zip, which takes several minutes.
 USAGE
 }
 
 case "${1:-}" in
   -h|--help) usage; exit 0 ;;
 esac
-keyword="${1:-tokio}"
 (($# <= 1)) || { usage >&2; die "at most one KEYWORD"; }
+keyword="${1:-tokio}"
 
 need cargo "install Rust from https://rustup.rs"
 ensure_python_tools
+ensure_aws_cli
 cd "$REPO_ROOT"
-echo "== building" >&2
-cargo build --quiet -p twitter-producer -p testkit
 
 workdir="$(mktemp -d)"
 pids=()
@@ -36,16 +44,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+echo "== building the producer, the local X server and the consumer's local driver" >&2
+cargo build --quiet -p twitter-producer -p testkit -p twitter-consumer
+
 echo "== starting moto (AWS on loopback)" >&2
 start_moto "$workdir/moto.log"
 pids+=("$MOTO_PID")
-stream="demo-tweets"
-python3 - "$stream" <<'PY'
-import sys, boto3
-kinesis = boto3.client("kinesis")
-kinesis.create_stream(StreamName=sys.argv[1], ShardCount=1)
-kinesis.get_waiter("stream_exists").wait(StreamName=sys.argv[1], WaiterConfig={"Delay": 0.2})
-PY
+
+echo "== deploying the stack to moto" >&2
+scripts/deploy.sh demo --arch x86_64 --outputs-env "$workdir/stack.env" >"$workdir/deploy.out"
+set -a
+# shellcheck disable=SC1091
+source "$workdir/stack.env"
+set +a
 
 echo "== starting the local X filtered-stream server" >&2
 fixture="fixtures/x-stream/stream-2024-string-rule-ids.jsonl"
@@ -56,9 +67,14 @@ read -r ready <&"${FAKE_X[0]}" || die "fake-x did not start: $(cat "$workdir/fak
 x_url="${ready#fake-x listening on }"
 
 echo "== twitter-producer $keyword (stops after $posts posts)" >&2
-AWS_STREAM_NAME="$stream" TWITTER_BEARER_TOKEN="test-bearer-token" TWITTER_API_URL="$x_url" \
+TWITTER_BEARER_TOKEN="test-bearer-token" TWITTER_API_URL="$x_url" \
   TWITTER_PRODUCER_STATS_FILE="$workdir/stats.json" \
   target/debug/twitter-producer --max-tweets "$posts" "$keyword"
 
-echo "== what reached Kinesis" >&2
-python3 scripts/show_stream.py "$stream"
+echo "== consumer: the local driver feeds the stream through the Lambda handler" >&2
+TABLE_NAME="$TableName" DEAD_LETTER_QUEUE_URL="$DeadLetterQueueUrl" RUST_LOG=warn \
+  target/debug/twitter-consumer-driver >"$workdir/driver.json"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(f"   {s[\"records\"]} records in {s[\"invocations\"]} invocations: {s[\"postsWritten\"]} posts written, {s[\"poisonRecords\"]} poison")' "$workdir/driver.json" >&2
+
+echo "== what the EventData table holds" >&2
+python3 scripts/show_table.py "$TableName" "$keyword"

@@ -15,7 +15,7 @@ Installs moto[server], cfn-lint and the AWS CLI with pip when missing, then runs
   python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
   cargo fmt --all --check
   cargo clippy --workspace --all-targets -- -D warnings
-  cargo test --workspace
+  cargo test --workspace --doc, then --lib --bins --tests (the benches run with scripts/bench.sh)
 USAGE
     exit 0 ;;
   "") ;;
@@ -39,4 +39,13 @@ cargo fmt --all --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
-cargo test --workspace
+cargo test --workspace --doc
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --lib --bins --tests 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line with the totals of every test binary.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "total: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
