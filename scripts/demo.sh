@@ -74,7 +74,12 @@ TWITTER_BEARER_TOKEN="test-bearer-token" TWITTER_API_URL="$x_url" \
 echo "== consumer: the local driver feeds the stream through the Lambda handler" >&2
 TABLE_NAME="$TableName" DEAD_LETTER_QUEUE_URL="$DeadLetterQueueUrl" RUST_LOG=warn \
   target/debug/twitter-consumer-driver >"$workdir/driver.json"
-python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(f"   {s[\"records\"]} records in {s[\"invocations\"]} invocations: {s[\"postsWritten\"]} posts written, {s[\"poisonRecords\"]} poison")' "$workdir/driver.json" >&2
+python3 - "$workdir/driver.json" >&2 <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(f"   {s['records']} records in {s['invocations']} invocations: "
+      f"{s['postsWritten']} posts written, {s['poisonRecords']} poison")
+PY
 
 echo "== what the EventData table holds" >&2
 python3 scripts/show_table.py "$TableName" "$keyword"

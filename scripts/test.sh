@@ -15,6 +15,7 @@ Installs moto[server], cfn-lint and the AWS CLI with pip when missing, then runs
   python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
   cargo fmt --all --check
   cargo clippy --workspace --all-targets -- -D warnings
+  scripts/demo.sh tokio                          (skipped with SKIP_DEMO=1)
   cargo test --workspace --doc, then --lib --bins --tests (the benches run with scripts/bench.sh)
 USAGE
     exit 0 ;;
@@ -38,6 +39,11 @@ echo "== cargo fmt" >&2
 cargo fmt --all --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
+if [[ "${SKIP_DEMO:-0}" != 1 ]]; then
+  # The README's first command, on this fresh machine (SKIP_DEMO=1 skips it locally).
+  echo "== offline demo" >&2
+  scripts/demo.sh tokio
+fi
 echo "== cargo test" >&2
 cargo test --workspace --doc
 log="$(mktemp)"
