@@ -10,8 +10,6 @@ use aws_config::retry::RetryConfig;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
-use aws_sdk_sqs::Client as Sqs;
-use aws_sdk_sqs::operation::send_message::SendMessageOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -42,14 +40,7 @@ fn mocks() -> Mocks {
         }
         BatchWriteItemOutput::builder().build()
     });
-    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sent = bodies.clone();
-    let sends = mock!(Sqs::send_message).then_compute_output(move |req| {
-        sent.lock()
-            .unwrap()
-            .push(req.message_body().unwrap().to_owned());
-        SendMessageOutput::builder().message_id("m").build()
-    });
+    let (sends, bodies) = common::recording_send_message();
     Mocks {
         writes,
         written_ids,

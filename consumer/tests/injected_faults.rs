@@ -168,14 +168,7 @@ async fn persistent_throttling_reports_the_lowest_unstored_record_and_keeps_late
             MockResponse::Output(BatchWriteItemOutput::builder().build())
         }
     });
-    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sent = bodies.clone();
-    let sqs_rule = mock!(Sqs::send_message).then_compute_output(move |req| {
-        sent.lock()
-            .unwrap()
-            .push(req.message_body().unwrap().to_owned());
-        SendMessageOutput::builder().message_id("m").build()
-    });
+    let (sqs_rule, bodies) = common::recording_send_message();
     let app = App::new(dynamodb(&[&rule]), sqs(&[&sqs_rule]), config())
         .with_metrics_output(MetricsOutput::Off);
     let mut data: Vec<Vec<u8>> = (1..=60).map(|seq| post(1000 + seq)).collect();
@@ -251,14 +244,7 @@ async fn a_rejected_batch_is_split_and_only_the_bad_record_is_dead_lettered() {
             MockResponse::Output(PutItemOutput::builder().build())
         }
     });
-    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sent = bodies.clone();
-    let sqs_rule = mock!(Sqs::send_message).then_compute_output(move |req| {
-        sent.lock()
-            .unwrap()
-            .push(req.message_body().unwrap().to_owned());
-        SendMessageOutput::builder().message_id("m").build()
-    });
+    let (sqs_rule, bodies) = common::recording_send_message();
     let app = App::new(
         dynamodb(&[&batch_rule, &put_rule]),
         sqs(&[&sqs_rule]),

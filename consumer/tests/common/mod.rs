@@ -242,3 +242,19 @@ impl Env {
         out
     }
 }
+
+/// An SQS `SendMessage` stand-in that keeps every message body it is sent, in order.
+pub fn recording_send_message() -> (aws_smithy_mocks::Rule, Arc<Mutex<Vec<String>>>) {
+    use aws_sdk_sqs::operation::send_message::SendMessageOutput;
+    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sent = Arc::clone(&bodies);
+    let rule = aws_smithy_mocks::mock!(aws_sdk_sqs::Client::send_message).then_compute_output(
+        move |req| {
+            sent.lock()
+                .unwrap()
+                .push(req.message_body().unwrap().to_owned());
+            SendMessageOutput::builder().message_id("m").build()
+        },
+    );
+    (rule, bodies)
+}
