@@ -9,6 +9,10 @@ mod corpus;
 use std::io::Write;
 
 use twitter_consumer::item::{self, ItemOptions, write_units};
+use twitter_consumer::payload;
+
+/// One way to compress a post line.
+type Compressor = Box<dyn Fn(&[u8]) -> Vec<u8>>;
 
 fn stats(name: &str, mut v: Vec<usize>) {
     v.sort_unstable();
@@ -27,14 +31,25 @@ fn stats(name: &str, mut v: Vec<usize>) {
 fn main() {
     // `cargo bench` passes --bench; this target has no options.
     let posts = corpus::posts();
-    let (mut raw, mut deflate_plain, mut payload, mut item_bytes, mut index_bytes) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut raw, mut deflate_plain, mut payload_v1, mut payload, mut item_bytes, mut index_bytes) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     let (mut item_wcu, mut post_wcu, mut base_only_wcu) = (Vec::new(), Vec::new(), Vec::new());
     for p in &posts {
         raw.push(p.line.len());
         let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
         e.write_all(p.line.as_bytes()).unwrap();
         deflate_plain.push(e.finish().unwrap().len());
+        payload_v1.push(
+            payload::compress_v1(p.line.as_bytes(), payload::LEVEL_V1)
+                .unwrap()
+                .len(),
+        );
         let items = item::build_items(
             &corpus::record(&p.id, &p.keywords, &p.line),
             ItemOptions {
@@ -59,7 +74,8 @@ fn main() {
     );
     stats("raw post line (bytes)", raw.clone());
     stats("deflate, no dictionary", deflate_plain);
-    stats("Payload (deflate+dict v1)", payload);
+    stats("Payload, codec 1 (deflate)", payload_v1);
+    stats("Payload, current codec", payload);
     stats("item size (bytes)", item_bytes);
     stats("index entry (bytes)", index_bytes);
     stats(
@@ -70,10 +86,23 @@ fn main() {
     stats("WCU per post, base only", base_only_wcu);
     stats("WCU per post (base+index)", post_wcu);
 
-    // The same items with the Payload compressed at other levels (size only; CPU is in the
-    // `handler` bench).
-    for level in [1, 2, 4, 6, 9] {
-        let (mut wcu_item, mut wcu_post, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+    // The same items with the Payload compressed by codec 1 (DEFLATE, before codec 2) and by codec 2
+    // at other zstd levels (size only; CPU is in the `pieces` bench).
+    let variants: Vec<(String, Compressor)> = [1, 6, 9]
+        .into_iter()
+        .map(|level| {
+            let f: Compressor = Box::new(move |line| payload::compress_v1(line, level).unwrap());
+            (format!("codec 1 deflate level {level}"), f)
+        })
+        .chain([1, 2, 3, 4, 5, 6].into_iter().map(|level| {
+            let f: Compressor =
+                Box::new(move |line| payload::compress_with_level(line, level).unwrap());
+            (format!("codec 2 zstd level {level}"), f)
+        }))
+        .collect();
+    for (name, compress) in &variants {
+        let (mut wcu_item, mut wcu_post, mut sizes, mut payloads) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in &posts {
             let items = item::build_items(
                 &corpus::record(&p.id, &p.keywords, &p.line),
@@ -87,9 +116,8 @@ fn main() {
                 .unwrap()
                 .as_ref()
                 .len();
-            let there = twitter_consumer::payload::compress_with_level(p.line.as_bytes(), level)
-                .unwrap()
-                .len();
+            let there = compress(p.line.as_bytes()).len();
+            payloads.push(there);
             let mut post = 0;
             for i in &items {
                 let size = i.size + there - here;
@@ -100,8 +128,10 @@ fn main() {
             }
             wcu_post.push(post);
         }
-        stats(&format!("level {level}: item bytes"), sizes);
-        stats(&format!("level {level}: WCU per item"), wcu_item);
-        stats(&format!("level {level}: WCU per post"), wcu_post);
+        println!("{name}:");
+        stats("  Payload bytes", payloads);
+        stats("  item bytes", sizes);
+        stats("  WCU per item", wcu_item);
+        stats("  WCU per post", wcu_post);
     }
 }

@@ -33,7 +33,16 @@ fn bench(c: &mut Criterion) {
         })
     });
     for level in [1, 6] {
-        g.bench_function(format!("payload_compress_level_{level}"), |b| {
+        g.bench_function(format!("payload_codec1_deflate_level_{level}"), |b| {
+            b.iter(|| {
+                posts
+                    .iter()
+                    .for_each(|p| drop(black_box(payload::compress_v1(p.line.as_bytes(), level))))
+            })
+        });
+    }
+    for level in [1, 3, 4] {
+        g.bench_function(format!("payload_codec2_zstd_level_{level}"), |b| {
             b.iter(|| {
                 posts.iter().for_each(|p| {
                     drop(black_box(payload::compress_with_level(

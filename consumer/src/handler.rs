@@ -152,7 +152,7 @@ impl App {
         let mut results = vec![ItemResult::NotStored; plan.items.len()];
         let writes = batch::chunks(plan.items.len()).map(|range| {
             let chunk = range
-                .map(|i| (i, plan.items[i].item.attributes.clone()))
+                .map(|i| (i, &plan.items[i].item.attributes))
                 .collect::<Vec<_>>();
             self.store.write_chunk(chunk, &deadline)
         });
@@ -287,10 +287,11 @@ impl App {
         };
         let mut posts = HashSet::new();
         for (planned, result) in plan.items.iter().zip(results) {
-            let counts: &mut KeywordMetrics = metrics
-                .by_keyword
-                .entry(planned.item.keyword.clone())
-                .or_default();
+            let keyword = &planned.item.keyword;
+            let counts: &mut KeywordMetrics = match metrics.by_keyword.get_mut(keyword) {
+                Some(counts) => counts,
+                None => metrics.by_keyword.entry(keyword.clone()).or_default(),
+            };
             counts.duplicates += planned.records.len().saturating_sub(1) as u64;
             if *result == ItemResult::Stored {
                 counts.posts_written += 1;

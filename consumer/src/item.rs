@@ -138,30 +138,42 @@ pub fn write_units(size: usize) -> u64 {
 /// Decodes one record and builds one item per matched keyword.
 pub fn build_items(data: &[u8], options: ItemOptions) -> Result<Vec<BuiltItem>, Poison> {
     let record = twitter_record::decode(data).map_err(|e| classify(data, &e))?;
-    let items = event_items(&record, options)?;
-    let mut built = Vec::with_capacity(items.len());
-    for item in items {
-        let attributes = to_attributes(&item)
-            .map_err(|e| Poison::new(PoisonReason::NotRecordFormat, e.to_string()))?;
-        let size = item_size(&attributes);
-        if size > MAX_ITEM_BYTES {
-            return Err(Poison::new(
-                PoisonReason::TooLarge,
-                format!(
-                    "item for post {} is {size} bytes, the limit is {MAX_ITEM_BYTES}",
-                    item.id
-                ),
-            ));
-        }
-        built.push(BuiltItem {
-            index_size: index_entry_size(&attributes),
-            id: item.id,
-            keyword: item.keyword,
-            attributes,
-            size,
-        });
+    let (template, keywords) = event_template(&record, options)?;
+    // The items of one post differ only in `Keyword`: serialize the post once and give each
+    // keyword a copy of the attributes (the last one takes them).
+    let attributes = to_attributes(&template)
+        .map_err(|e| Poison::new(PoisonReason::NotRecordFormat, e.to_string()))?;
+    let mut built = Vec::with_capacity(keywords.len());
+    let (last, rest) = keywords.split_last().unwrap_or((&schema::NO_KEYWORD, &[]));
+    for keyword in rest {
+        built.push(built_item(&template.id, keyword, attributes.clone())?);
     }
+    built.push(built_item(&template.id, last, attributes)?);
     Ok(built)
+}
+
+fn built_item(
+    id: &str,
+    keyword: &str,
+    mut attributes: HashMap<String, AttributeValue>,
+) -> Result<BuiltItem, Poison> {
+    let value = serde_dynamo::to_attribute_value(keyword)
+        .map_err(|e| Poison::new(PoisonReason::NotRecordFormat, e.to_string()))?;
+    attributes.insert(schema::KEYWORD.to_owned(), value);
+    let size = item_size(&attributes);
+    if size > MAX_ITEM_BYTES {
+        return Err(Poison::new(
+            PoisonReason::TooLarge,
+            format!("item for post {id} is {size} bytes, the limit is {MAX_ITEM_BYTES}"),
+        ));
+    }
+    Ok(BuiltItem {
+        index_size: index_entry_size(&attributes),
+        id: id.to_owned(),
+        keyword: keyword.to_owned(),
+        attributes,
+        size,
+    })
 }
 
 pub fn to_attributes(item: &EventItem) -> Result<HashMap<String, AttributeValue>, ConsumerError> {
@@ -199,6 +211,29 @@ fn classify(data: &[u8], error: &RecordError) -> Poison {
 
 /// The items of one decoded record, one per keyword (at least one).
 pub fn event_items(record: &Record<'_>, options: ItemOptions) -> Result<Vec<EventItem>, Poison> {
+    let (template, keywords) = event_template(record, options)?;
+    // Every item but the last gets a copy of the template; the last takes it.
+    let (last, rest) = keywords.split_last().unwrap_or((&schema::NO_KEYWORD, &[]));
+    let mut items: Vec<EventItem> = rest
+        .iter()
+        .map(|keyword| EventItem {
+            keyword: (*keyword).to_owned(),
+            ..template.clone()
+        })
+        .collect();
+    items.push(EventItem {
+        keyword: (*last).to_owned(),
+        ..template
+    });
+    Ok(items)
+}
+
+/// The item of one decoded record without its keyword (empty), and the keywords it is stored
+/// under: trimmed, each once, `(none)` when there is none.
+fn event_template<'r>(
+    record: &'r Record<'_>,
+    options: ItemOptions,
+) -> Result<(EventItem, Vec<&'r str>), Poison> {
     let line = record.post.get();
     let fields = post::read(line).map_err(|e| match e {
         NotAPost::NoData => Poison::new(PoisonReason::NotAPost, "the post line has no data object"),
@@ -217,27 +252,27 @@ pub fn event_items(record: &Record<'_>, options: ItemOptions) -> Result<Vec<Even
     let expires_at = options
         .retention_days
         .map(|days| record.received_at.unix_timestamp() + i64::from(days) * 86_400);
-    let owned = |v: &Option<std::borrow::Cow<'_, str>>| v.as_ref().map(|s| s.clone().into_owned());
+    let owned = |v: Option<std::borrow::Cow<'_, str>>| v.map(std::borrow::Cow::into_owned);
     let template = EventItem {
         id: record.id.clone().into_owned(),
         keyword: String::new(),
         timestamp,
-        username: owned(&fields.username),
-        message: owned(&fields.text),
-        author_id: owned(&fields.author_id),
-        name: owned(&fields.name),
-        lang: owned(&fields.lang),
-        country: owned(&fields.country),
-        country_code: owned(&fields.country_code),
+        username: owned(fields.username),
+        message: owned(fields.text),
+        author_id: owned(fields.author_id),
+        name: owned(fields.name),
+        lang: owned(fields.lang),
+        country: owned(fields.country),
+        country_code: owned(fields.country_code),
         hashtags: fields
             .hashtags
-            .iter()
-            .map(|s| s.clone().into_owned())
+            .into_iter()
+            .map(std::borrow::Cow::into_owned)
             .collect(),
         mentions: fields
             .mentions
-            .iter()
-            .map(|s| s.clone().into_owned())
+            .into_iter()
+            .map(std::borrow::Cow::into_owned)
             .collect(),
         retweet_count: fields.metrics.retweet_count,
         reply_count: fields.metrics.reply_count,
@@ -259,20 +294,7 @@ pub fn event_items(record: &Record<'_>, options: ItemOptions) -> Result<Vec<Even
     if keywords.is_empty() {
         keywords.push(schema::NO_KEYWORD);
     }
-    // Every item but the last gets a copy of the template; the last takes it.
-    let (last, rest) = keywords.split_last().unwrap_or((&schema::NO_KEYWORD, &[]));
-    let mut items: Vec<EventItem> = rest
-        .iter()
-        .map(|keyword| EventItem {
-            keyword: (*keyword).to_owned(),
-            ..template.clone()
-        })
-        .collect();
-    items.push(EventItem {
-        keyword: (*last).to_owned(),
-        ..template
-    });
-    Ok(items)
+    Ok((template, keywords))
 }
 
 /// ISO 8601 UTC with exactly three fraction digits, so that lexical order is time order.
@@ -330,9 +352,20 @@ fn value_size(value: &AttributeValue) -> usize {
 
 /// "Approximately (1 byte per two significant digits) + 1 byte".
 fn number_size(n: &str) -> usize {
-    let digits: String = n.chars().filter(char::is_ascii_digit).collect();
-    let significant = digits.trim_start_matches('0').trim_end_matches('0');
-    significant.len().div_ceil(2) + 1
+    let mut digits = n.bytes().filter(u8::is_ascii_digit);
+    // Significant digits: from the first non-zero digit to the last non-zero one.
+    let Some(_first) = digits.by_ref().find(|d| *d != b'0') else {
+        return 1;
+    };
+    let (mut significant, mut since_last_nonzero) = (1usize, 0usize);
+    for d in digits {
+        since_last_nonzero += 1;
+        if d != b'0' {
+            significant += since_last_nonzero;
+            since_last_nonzero = 0;
+        }
+    }
+    significant.div_ceil(2) + 1
 }
 
 #[cfg(test)]
@@ -546,6 +579,21 @@ mod tests {
         assert_eq!(write_units(0), 1);
         assert_eq!(write_units(1024), 1);
         assert_eq!(write_units(1025), 2);
+    }
+
+    #[test]
+    fn number_sizes_count_significant_digits() {
+        for (n, size) in [
+            ("0", 1),
+            ("7", 2),
+            ("12300", 3),
+            ("-12.5", 3),
+            ("1000000", 2),
+            ("1790124601", 6),
+            ("0.00102", 3),
+        ] {
+            assert_eq!(number_size(n), size, "{n}");
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ impl Store {
     /// rest come back as [`ItemResult::NotStored`] so the batch is retried from them.
     pub async fn write_chunk(
         &self,
-        items: Vec<(usize, Item)>,
+        items: Vec<(usize, &Item)>,
         deadline: &Deadline,
     ) -> Vec<(usize, ItemResult)> {
         let mut results = Vec::with_capacity(items.len());
@@ -74,7 +74,7 @@ impl Store {
             };
             let requests: Vec<WriteRequest> = pending
                 .iter()
-                .filter_map(|(_, item)| put(item.clone()))
+                .filter_map(|(_, item)| put((*item).clone()))
                 .collect();
             let call = self
                 .client
@@ -105,9 +105,10 @@ impl Store {
                         })
                         .unwrap_or_default();
                     pending.retain(|(index, item)| {
-                        let left = key_of(item).is_some_and(|(i, k)| {
-                            unprocessed.contains(&(i.to_owned(), k.to_owned()))
-                        });
+                        let left = !unprocessed.is_empty()
+                            && key_of(item).is_some_and(|(i, k)| {
+                                unprocessed.contains(&(i.to_owned(), k.to_owned()))
+                            });
                         if !left {
                             results.push((*index, ItemResult::Stored));
                         }
@@ -126,7 +127,7 @@ impl Store {
                     // that only its record goes to the dead-letter queue.
                     tracing::warn!(error = %error, items = pending.len(), "batch rejected; writing items one by one");
                     for (index, item) in pending.drain(..) {
-                        results.push((index, self.put_one(item, deadline).await));
+                        results.push((index, self.put_one(item.clone(), deadline).await));
                     }
                     return results;
                 }
