@@ -56,9 +56,7 @@ async fn every_post_from_x_ends_up_in_the_table_under_each_keyword() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let sqs = aws_sdk_sqs::Client::new(&sdk_config);
     let table = unique_name("EventData");
-    schema::table_definition(&table)
-        .create_table(&dynamodb)
-        .send()
+    schema::create_table(&dynamodb, &table)
         .await
         .expect("create table");
     let queue_url = sqs
