@@ -183,24 +183,33 @@ impl KinesisSink {
             )));
         }
         let mut failed = Vec::new();
+        let mut fatal = None;
+        let mut written = 0u64;
         let mut written_bytes = 0u64;
         for (position, (result, entry)) in results.iter().zip(pending.next_call()).enumerate() {
             match result.error_code() {
-                None => written_bytes += entry.data.len() as u64,
+                None => {
+                    written += 1;
+                    written_bytes += entry.data.len() as u64;
+                }
                 Some(code) if retry::is_retriable_code(code) => failed.push(position),
                 Some(code) => {
-                    return Err(ProducerError::Kinesis {
-                        stream: self.stream_name.clone(),
-                        detail: format!("{code}: {}", result.error_message().unwrap_or_default()),
+                    fatal.get_or_insert_with(|| {
+                        format!("{code}: {}", result.error_message().unwrap_or_default())
                     });
                 }
             }
         }
-        self.stats
-            .posts_written
-            .inc_by((sent - failed.len()) as u64);
+        // Counted before a fatal error ends the run, so the exit summary says what was written.
+        self.stats.posts_written.inc_by(written);
         self.stats.bytes_written.inc_by(written_bytes);
-        Ok(CallOutcome::Written { failed })
+        match fatal {
+            Some(detail) => Err(ProducerError::Kinesis {
+                stream: self.stream_name.clone(),
+                detail,
+            }),
+            None => Ok(CallOutcome::Written { failed }),
+        }
     }
 }
 
