@@ -268,6 +268,9 @@ if "ProducerInstanceProfileName" in outputs:
           "install scripts/twitter-producer.service (see README).")
 else:
     print(f"Attach {outputs.get('ProducerPolicyArn', 'the ProducerPolicyArn output')} to the role the producer runs as.")
+print()
+print("Browse the table with (read-only access: attach QueryPolicyArn):")
+print(f"  TABLE_NAME={outputs.get('TableName', '<TableName output>')} twitter-query keywords")
 
 if env_file:
     safe = re.compile(r"^[A-Za-z0-9_./:@+=,-]*$")

@@ -148,7 +148,7 @@ class Deployed(unittest.TestCase):
         self.assertEqual(set(self.outputs), {
             "StreamName", "StreamArn", "TableName", "FunctionName", "DeadLetterQueueUrl",
             "DeadLetterQueueArn", "ProducerPolicyArn", "DashboardName", "ProducerInstanceProfileName",
-            "ProducerInstanceProfileArn", "ProducerRoleArn",
+            "ProducerInstanceProfileArn", "ProducerRoleArn", "QueryPolicyArn",
         })
         self.assertEqual(self.outputs["TableName"], f"{self.STACK}-EventData")
         self.assertEqual(self.outputs["FunctionName"], f"{self.STACK}-twitter-consumer")
@@ -160,6 +160,7 @@ class Deployed(unittest.TestCase):
         self.assertIn(f"  AWS_STREAM_NAME={self.outputs['StreamName']}\n", out)
         self.assertIn(f"  AWS_REGION={REGION}\n", out)
         self.assertIn(f"  TWITTER_BEARER_TOKEN_PARAMETER={TOKEN_PARAMETER}\n", out)
+        self.assertIn(f"  TABLE_NAME={self.outputs['TableName']} twitter-query keywords\n", out)
         written = read_env_file(self.outputs_file)
         self.assertEqual({k: written[k] for k in self.outputs}, self.outputs)
         self.assertEqual(written["AWS_STREAM_NAME"], self.outputs["StreamName"])
@@ -265,6 +266,21 @@ class Deployed(unittest.TestCase):
         self.assertEqual(set(s), set(expected))
         for sid, (actions, resource) in expected.items():
             self.assertEqual((action_set(s[sid]), s[sid]["Resource"]), (actions, resource), sid)
+
+    def test_query_policy(self):
+        iam = client("iam")
+        arn = self.outputs["QueryPolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = policy_document(iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
+        s = by_sid(document)
+        table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.outputs['TableName']}"
+        self.assertEqual(
+            {sid: (action_set(st), st["Resource"]) for sid, st in s.items()},
+            {
+                "ReadTable": ({"dynamodb:DescribeTable", "dynamodb:Query", "dynamodb:BatchGetItem"}, table_arn),
+                "ReadKeywordIndex": ({"dynamodb:Query", "dynamodb:Scan"}, f"{table_arn}/index/ByKeyword"),
+            },
+        )
 
     def test_producer_policy_role_and_profile(self):
         iam = client("iam")

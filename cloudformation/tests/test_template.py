@@ -176,6 +176,16 @@ class Iam(unittest.TestCase):
         self.assertTrue(re.fullmatch(P["TokenParameterName"]["AllowedPattern"], "/twitter-pipeline/bearer-token"))
         self.assertIsNone(re.fullmatch(P["TokenParameterName"]["AllowedPattern"], "no-slash"))
 
+    def test_query_policy_reads_only_the_table_and_its_index(self):
+        s = {st["Sid"]: st for st in props("QueryPolicy")["PolicyDocument"]["Statement"]}
+        self.assertEqual(set(s), {"ReadTable", "ReadKeywordIndex"})
+        self.assertEqual(actions(s["ReadTable"]), {"dynamodb:DescribeTable", "dynamodb:Query", "dynamodb:BatchGetItem"})
+        self.assertEqual(s["ReadTable"]["Resource"], {"Fn::GetAtt": ["EventDataTable", "Arn"]})
+        self.assertEqual(actions(s["ReadKeywordIndex"]), {"dynamodb:Query", "dynamodb:Scan"})
+        # The index in the ARN is the one the table defines.
+        index_names = [g["IndexName"] for g in props("EventDataTable")["GlobalSecondaryIndexes"]]
+        self.assertEqual(s["ReadKeywordIndex"]["Resource"], {"Fn::Sub": f"${{EventDataTable.Arn}}/index/{index_names[0]}"})
+
     def test_instance_role_and_profile_optional(self):
         for name in ("ProducerInstanceRole", "ProducerInstanceProfile"):
             self.assertEqual(R[name]["Condition"], "CreateInstanceRole")
