@@ -6,8 +6,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
-use twitter_record::{Record, RecordError};
+use twitter_record::{Record, RecordError, Source};
 
+use crate::bluesky;
 use crate::error::ConsumerError;
 use crate::limits::{INDEX_ENTRY_OVERHEAD_BYTES, MAX_ITEM_BYTES, WRITE_UNIT_BYTES};
 use crate::payload;
@@ -68,7 +69,7 @@ pub enum PoisonReason {
     NotRecordFormat,
     /// A record without a post id.
     MissingId,
-    /// The post is not a post (no `data` object).
+    /// The post is not a post (X: no `data` object; Bluesky: not a post creation).
     NotAPost,
     /// The item would be larger than DynamoDB's 400 KB.
     TooLarge,
@@ -235,14 +236,25 @@ fn event_template<'r>(
     options: ItemOptions,
 ) -> Result<(EventItem, Vec<&'r str>), Poison> {
     let line = record.post.get();
-    let fields = post::read(line).map_err(|e| match e {
+    let fields = match record.source {
+        Source::X => post::read(line),
+        Source::Bluesky => bluesky::read(line),
+    }
+    .map_err(|e| match e {
         NotAPost::NoData => Poison::new(PoisonReason::NotAPost, "the post line has no data object"),
+        NotAPost::NotAPostCreation(reason) => Poison::new(PoisonReason::NotAPost, reason),
     })?;
     let received_at = utc_millis(record.received_at);
     let timestamp = fields
         .created_at
         .as_deref()
         .and_then(|c| OffsetDateTime::parse(c, &Rfc3339).ok())
+        // A Bluesky client may write any createdAt; the firehose's own time is the next best.
+        .or_else(|| {
+            fields
+                .time_us
+                .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1000).ok())
+        })
         .map(utc_millis)
         // Without a creation time the post still needs an index sort key: the receive time is the
         // closest known.
@@ -536,6 +548,112 @@ mod tests {
             kind(br#"{"v":1,"source":"x","id":"1","keywords":["k"],"received_at":"2024-05-13T20:59:00Z","post":{"errors":[]}}"#),
             Err(PoisonReason::NotAPost)
         );
+    }
+
+    const BLUESKY_POST: &str = r#"{"did":"did:plc:q235v55g5unth4zjjdpacfdr","time_us":1779719009157119,"kind":"commit","commit":{"rev":"3mmoojpaqkn2z","operation":"create","collection":"app.bsky.feed.post","rkey":"3mmoojp4cd223","record":{"$type":"app.bsky.feed.post","createdAt":"2026-05-25T16:23:28.757+02:00","langs":["ja","en"],"facets":[{"index":{"byteStart":0,"byteEnd":5},"features":[{"$type":"app.bsky.richtext.facet#tag","tag":"Rust"}]}],"text":"Latency #Rust crab"},"cid":"bafyreicl7rzkxdrm4zz2ehbx52kuk3mvfow6p3gzfys72r5grvskxoswy4"}}"#;
+    const BLUESKY_ID: &str =
+        "at://did:plc:q235v55g5unth4zjjdpacfdr/app.bsky.feed.post/3mmoojp4cd223";
+
+    fn bluesky_record(message: &str, keywords: &[&str]) -> Vec<u8> {
+        twitter_record::encode(
+            &Header {
+                source: Source::Bluesky,
+                id: BLUESKY_ID,
+                keywords,
+                received_at: datetime!(2026-05-25 14:23:29.5 UTC),
+            },
+            message,
+        )
+    }
+
+    #[test]
+    fn a_bluesky_post_becomes_items_under_its_at_uri() {
+        let items = build_items(
+            &bluesky_record(BLUESKY_POST, &["crab", "#rust"]),
+            ItemOptions::default(),
+        )
+        .expect("items");
+        assert_eq!(items.len(), 2);
+        let a = &items[1].attributes;
+        let s = |name: &str| a.get(name).and_then(|v| v.as_s().ok()).cloned();
+        assert_eq!(s(schema::ID).as_deref(), Some(BLUESKY_ID));
+        assert_eq!(s(schema::KEYWORD).as_deref(), Some("#rust"));
+        assert_eq!(
+            s(schema::USERNAME).as_deref(),
+            Some("did:plc:q235v55g5unth4zjjdpacfdr"),
+            "the handle is unknown: the DID"
+        );
+        assert_eq!(
+            s(schema::AUTHOR_ID).as_deref(),
+            Some("did:plc:q235v55g5unth4zjjdpacfdr")
+        );
+        assert_eq!(s(schema::MESSAGE).as_deref(), Some("Latency #Rust crab"));
+        assert_eq!(s(schema::LANG).as_deref(), Some("ja"));
+        assert_eq!(
+            s(schema::TIMESTAMP).as_deref(),
+            Some("2026-05-25T14:23:28.757Z"),
+            "createdAt normalised to UTC"
+        );
+        assert_eq!(
+            a.get(schema::HASHTAGS),
+            Some(&AttributeValue::L(vec![AttributeValue::S("Rust".into())]))
+        );
+        for absent in [
+            schema::NAME,
+            schema::COUNTRY,
+            schema::LIKE_COUNT,
+            schema::RETWEET_COUNT,
+            schema::MENTIONS,
+        ] {
+            assert!(a.get(absent).is_none(), "{absent}");
+        }
+        let payload = a
+            .get(schema::PAYLOAD)
+            .and_then(|v| v.as_b().ok())
+            .expect("payload");
+        assert_eq!(
+            payload::decompress(payload.as_ref()).expect("payload"),
+            BLUESKY_POST.as_bytes()
+        );
+    }
+
+    #[test]
+    fn an_unreadable_created_at_falls_back_to_the_firehose_time() {
+        let message = BLUESKY_POST.replace("2026-05-25T16:23:28.757+02:00", "yesterday-ish");
+        let items = build_items(&bluesky_record(&message, &["crab"]), ItemOptions::default())
+            .expect("items");
+        let timestamp = items[0]
+            .attributes
+            .get(schema::TIMESTAMP)
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        // time_us 1779719009157119 µs.
+        assert_eq!(timestamp.as_deref(), Some("2026-05-25T14:23:29.157Z"));
+    }
+
+    #[test]
+    fn a_bluesky_event_that_is_not_a_post_creation_is_poison_with_its_reason() {
+        let update = BLUESKY_POST.replace("\"operation\":\"create\"", "\"operation\":\"update\"");
+        let poison = build_items(&bluesky_record(&update, &["crab"]), ItemOptions::default())
+            .expect_err("poison");
+        assert_eq!(poison.reason, PoisonReason::NotAPost);
+        assert!(
+            poison.detail.contains("update of app.bsky.feed.post"),
+            "{}",
+            poison.detail
+        );
+        let identity = r#"{"did":"did:plc:a","time_us":1,"kind":"identity","identity":{"did":"did:plc:a","handle":"a.bsky.social"}}"#;
+        let poison = build_items(&bluesky_record(identity, &["crab"]), ItemOptions::default())
+            .expect_err("poison");
+        assert!(
+            poison.detail.contains("identity event"),
+            "{}",
+            poison.detail
+        );
+        // An X line under the bluesky source is not a Bluesky post either.
+        let poison = build_items(&bluesky_record(LINE, &["rust"]), ItemOptions::default())
+            .expect_err("poison");
+        assert_eq!(poison.reason, PoisonReason::NotAPost);
     }
 
     #[test]

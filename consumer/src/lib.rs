@@ -1,11 +1,12 @@
 //! The `twitter-consumer` Lambda function: Kinesis batches of posts into the DynamoDB EventData
 //! table, with no record lost and no shard ever blocked.
 //!
-//! The pure core ([`item`], [`post`], [`batch`], [`payload`], [`retry`], [`emf`]) is tested without a
+//! The pure core ([`item`], [`post`], [`bluesky`], [`batch`], [`payload`], [`retry`], [`emf`]) is tested without a
 //! network; the adapters ([`store`], [`dlq`]) are the only code that talks to AWS; [`handler`] ties
 //! them together and is what Lambda (through `main.rs`) and the local [`driver`] both call.
 
 pub mod batch;
+pub mod bluesky;
 pub mod config;
 pub mod dlq;
 pub mod driver;

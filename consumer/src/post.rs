@@ -1,4 +1,5 @@
-//! The few fields of an X stream line the item needs, read without copying where possible.
+//! The few fields of an X stream line the item needs, read without copying where possible
+//! (a Bluesky post's are read by [`crate::bluesky`] into the same [`PostFields`]).
 //!
 //! X adds fields and sometimes changes a type (rule ids went from numbers to strings). Nothing here
 //! may turn such a line into a lost post: the strict, borrowing view is the fast path; when it does
@@ -25,6 +26,9 @@ pub struct PostFields<'a> {
     pub hashtags: Vec<Cow<'a, str>>,
     pub mentions: Vec<Cow<'a, str>>,
     pub metrics: Metrics,
+    /// Bluesky: Jetstream's time of the event (unix microseconds), the post's time when its
+    /// own `createdAt` cannot be read.
+    pub time_us: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -38,10 +42,12 @@ pub struct Metrics {
 }
 
 /// Why a line is not a post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotAPost {
     /// The line has no `data` object (a system message, an error-only line).
     NoData,
+    /// A Bluesky event that is not the creation of a post; the text says what it is.
+    NotAPostCreation(String),
 }
 
 /// Reads the post fields of one stream line (already known to be valid JSON).
@@ -195,6 +201,7 @@ impl<'a> Line<'a> {
             hashtags: unique(entities.hashtags.into_iter().map(|t| t.tag)),
             mentions: unique(entities.mentions.into_iter().map(|m| m.username)),
             metrics: data.public_metrics.unwrap_or_default(),
+            time_us: None,
         })
     }
 }
@@ -257,6 +264,7 @@ fn tolerant(value: &Value) -> Result<PostFields<'static>, NotAPost> {
             bookmark_count: metric("bookmark_count"),
             impression_count: metric("impression_count"),
         },
+        time_us: None,
     })
 }
 

@@ -19,6 +19,9 @@ pub const MAX_PARTITION_KEY_CHARS: usize = 256;
 pub struct Entry {
     pub partition_key: String,
     pub data: Bytes,
+    /// The source's position of the post (Jetstream's `time_us`), reported back once Kinesis
+    /// has the record; `None` for a source that does not resume from a position.
+    pub position: Option<u64>,
 }
 
 impl Entry {
@@ -135,6 +138,7 @@ mod tests {
         Entry {
             partition_key: key.to_owned(),
             data: Bytes::from(vec![b'x'; size - key.len()]),
+            position: None,
         }
     }
 
@@ -197,6 +201,7 @@ mod tests {
         let empty_key = Entry {
             partition_key: String::new(),
             data: Bytes::from_static(b"x"),
+            position: None,
         };
         assert_eq!(check_entry(&empty_key), Err(RejectedEntry::BadPartitionKey));
     }

@@ -9,12 +9,18 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::error::ProducerError;
+use crate::jetstream::PUBLIC_ENDPOINTS;
+use crate::matcher::{self, Keyword};
 use crate::rules::{self, Rule};
 
 pub const DEFAULT_API_URL: &str = "https://api.x.com";
 
 const ENVIRONMENT_HELP: &str = "\
 Environment:
+  TWITTER_PRODUCER_SOURCE         same as --source
+  JETSTREAM_URL                   Bluesky: one Jetstream endpoint, ws:// or wss://
+                                    [default: the four public hosts, in turn]
+  JETSTREAM_CURSOR_FILE           same as --cursor-file
   TWITTER_BEARER_TOKEN            app-only bearer token
   TWITTER_API_CONSUMER_KEY        with TWITTER_API_CONSUMER_SECRET: exchanged for a bearer token
   TWITTER_API_CONSUMER_SECRET       (POST /oauth2/token)
@@ -27,19 +33,26 @@ Environment:
   AWS_PROFILE                     the standard AWS credential chain; on EC2 the instance role
   RUST_LOG                        log filter [default: info]
 The first credential source set wins: bearer token, then SSM parameter, then consumer key.
+X credentials are needed with --source x only.
 
 Exit codes: 0 clean stop, 2 bad usage or configuration, 1 fatal error at run time.";
 
-/// Streams posts matching KEYWORDs from the X API v2 filtered stream into an AWS Kinesis data
-/// stream.
+/// Streams posts matching KEYWORDs from the X API v2 filtered stream or Bluesky's Jetstream into
+/// an AWS Kinesis data stream.
 #[derive(Debug, Parser)]
 #[command(name = "twitter-producer", version, after_help = ENVIRONMENT_HELP)]
 pub struct Cli {
-    /// Keywords to follow; each becomes one stream rule, a keyword with spaces an exact phrase.
+    /// Keywords to follow, with X's keyword-rule meaning on both sources: a tokenized,
+    /// case-insensitive word; a keyword with spaces an exact phrase; #tag a hashtag.
     #[arg(value_name = "KEYWORD")]
     pub keywords: Vec<String>,
 
-    /// A raw X rule (operators and all), for power users; may be repeated.
+    /// Where posts come from: the X filtered stream (billed per post read) or Bluesky's
+    /// Jetstream (free; keywords are matched here).
+    #[arg(long, value_enum, default_value_t = SourceKind::X, env = "TWITTER_PRODUCER_SOURCE")]
+    pub source: SourceKind,
+
+    /// X only: a raw X rule (operators and all), for power users; may be repeated.
     #[arg(long = "rule", value_name = "VALUE")]
     pub rules: Vec<String>,
 
@@ -47,8 +60,9 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_tweets: Option<u64>,
 
-    /// Reconnect when no byte, keep-alives included, arrived for this long. X sends a keep-alive
-    /// at least every 20 s.
+    /// Reconnect when nothing, keep-alives included, arrived for this long. X sends a keep-alive
+    /// at least every 20 s; on Jetstream the producer pings every third of this and the host
+    /// answers.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub stall_timeout: u64,
 
@@ -69,6 +83,11 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", env = "TWITTER_PRODUCER_STATS_FILE")]
     pub stats_file: Option<PathBuf>,
 
+    /// Bluesky only: where the Jetstream position persists across runs, so a restart resumes
+    /// where the last one stopped [default: beside the stats file, jetstream-cursor.json].
+    #[arg(long, value_name = "PATH", env = "JETSTREAM_CURSOR_FILE")]
+    pub cursor_file: Option<PathBuf>,
+
     /// Serve /healthz (JSON) and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9090.
     #[arg(long, value_name = "HOST:PORT")]
     pub status_addr: Option<SocketAddr>,
@@ -76,6 +95,14 @@ pub struct Cli {
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceKind {
+    /// The X API v2 filtered stream.
+    X,
+    /// Bluesky's Jetstream.
+    Bluesky,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,6 +119,7 @@ pub struct Env {
     pub twitter_api_consumer_secret: Option<SecretString>,
     pub twitter_bearer_token_parameter: Option<String>,
     pub twitter_api_url: Option<String>,
+    pub jetstream_url: Option<String>,
     pub aws_stream_name: Option<String>,
     pub aws_access_key_id: Option<String>,
     pub aws_secret_access_key: Option<SecretString>,
@@ -139,9 +167,25 @@ pub struct AliasedAwsCredentials {
     pub session_token: Option<SecretString>,
 }
 
+/// The source and what only it needs.
+#[derive(Debug)]
+pub enum SourceSettings {
+    X {
+        rules: Vec<Rule>,
+        api_url: String,
+        credentials: XCredentials,
+    },
+    Bluesky {
+        keywords: Vec<Keyword>,
+        /// Tried in turn after a connection that gave nothing.
+        endpoints: Vec<String>,
+        cursor_file: PathBuf,
+    },
+}
+
 #[derive(Debug)]
 pub struct Settings {
-    pub rules: Vec<Rule>,
+    pub source: SourceSettings,
     pub max_posts: Option<u64>,
     pub stall_timeout: Duration,
     pub linger: Duration,
@@ -150,56 +194,48 @@ pub struct Settings {
     pub stats_file: PathBuf,
     pub status_addr: Option<SocketAddr>,
     pub log_format: LogFormat,
-    pub api_url: String,
     pub stream_name: String,
-    pub x_credentials: XCredentials,
     pub aws_alias_credentials: Option<AliasedAwsCredentials>,
 }
 
 impl Settings {
     pub fn new(cli: Cli, env: Env) -> Result<Settings, ProducerError> {
-        let rules =
-            rules::desired_rules(&cli.keywords, &cli.rules).map_err(ProducerError::Config)?;
+        let wanted = match cli.source {
+            SourceKind::X => Wanted::Rules(
+                rules::desired_rules(&cli.keywords, &cli.rules).map_err(ProducerError::Config)?,
+            ),
+            SourceKind::Bluesky if !cli.rules.is_empty() => {
+                return Err(ProducerError::Config(
+                    "--rule takes X rule syntax and works with --source x only; with --source bluesky name KEYWORDs".into(),
+                ));
+            }
+            SourceKind::Bluesky => {
+                Wanted::Keywords(matcher::keywords(&cli.keywords).map_err(ProducerError::Config)?)
+            }
+        };
         let stream_name = env.aws_stream_name.ok_or_else(|| {
             ProducerError::Config(
                 "AWS_STREAM_NAME is not set: name the Kinesis stream to write to".into(),
             )
         })?;
-        let x_credentials = match (
-            env.twitter_bearer_token,
-            env.twitter_bearer_token_parameter,
-            env.twitter_api_consumer_key,
-            env.twitter_api_consumer_secret,
-        ) {
-            (Some(token), ..) => XCredentials::Bearer(token),
-            (None, Some(name), ..) => XCredentials::SsmParameter(name),
-            (None, None, Some(key), Some(secret)) => XCredentials::ConsumerKey { key, secret },
-            (None, None, Some(_), None) => {
-                return Err(ProducerError::Config(
-                    "TWITTER_API_CONSUMER_KEY is set but TWITTER_API_CONSUMER_SECRET is not".into(),
-                ));
-            }
-            (None, None, None, Some(_)) => {
-                return Err(ProducerError::Config(
-                    "TWITTER_API_CONSUMER_SECRET is set but TWITTER_API_CONSUMER_KEY is not".into(),
-                ));
-            }
-            (None, None, None, None) => {
-                return Err(ProducerError::Config(
-                    "no X credentials: set TWITTER_BEARER_TOKEN, TWITTER_BEARER_TOKEN_PARAMETER, or TWITTER_API_CONSUMER_KEY and TWITTER_API_CONSUMER_SECRET".into(),
-                ));
-            }
+        let state_dir = default_state_dir(env.state_directory, env.xdg_state_home, env.home);
+        let source = match wanted {
+            Wanted::Rules(rules) => x_settings(
+                rules,
+                env.twitter_bearer_token,
+                env.twitter_bearer_token_parameter,
+                env.twitter_api_consumer_key,
+                env.twitter_api_consumer_secret,
+                env.twitter_api_url,
+            )?,
+            Wanted::Keywords(keywords) => SourceSettings::Bluesky {
+                keywords,
+                endpoints: jetstream_endpoints(env.jetstream_url)?,
+                cursor_file: cli
+                    .cursor_file
+                    .unwrap_or_else(|| state_dir.join("jetstream-cursor.json")),
+            },
         };
-        let api_url = env
-            .twitter_api_url
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-            return Err(ProducerError::Config(format!(
-                "TWITTER_API_URL {api_url:?} is not an http(s) URL"
-            )));
-        }
         let aws_alias_credentials = match (env.aws_secret_access_key, env.aws_secret_key) {
             (None, Some(secret)) => Some(AliasedAwsCredentials {
                 access_key_id: env.aws_access_key_id.ok_or_else(|| {
@@ -212,11 +248,11 @@ impl Settings {
             }),
             _ => None,
         };
-        let stats_file = cli.stats_file.unwrap_or_else(|| {
-            default_state_dir(env.state_directory, env.xdg_state_home, env.home).join("stats.json")
-        });
+        let stats_file = cli
+            .stats_file
+            .unwrap_or_else(|| state_dir.join("stats.json"));
         Ok(Settings {
-            rules,
+            source,
             max_posts: cli.max_tweets,
             stall_timeout: Duration::from_secs(cli.stall_timeout),
             linger: Duration::from_millis(cli.linger_ms),
@@ -225,12 +261,89 @@ impl Settings {
             stats_file,
             status_addr: cli.status_addr,
             log_format: cli.log_format,
-            api_url,
             stream_name,
-            x_credentials,
             aws_alias_credentials,
         })
     }
+}
+
+/// What the user asked to follow, in the source's terms.
+enum Wanted {
+    Rules(Vec<Rule>),
+    Keywords(Vec<Keyword>),
+}
+
+/// The X credentials (the first source set wins) and API URL.
+fn x_settings(
+    rules: Vec<Rule>,
+    bearer_token: Option<SecretString>,
+    bearer_token_parameter: Option<String>,
+    consumer_key: Option<SecretString>,
+    consumer_secret: Option<SecretString>,
+    api_url: Option<String>,
+) -> Result<SourceSettings, ProducerError> {
+    let x_credentials = match (
+        bearer_token,
+        bearer_token_parameter,
+        consumer_key,
+        consumer_secret,
+    ) {
+        (Some(token), ..) => XCredentials::Bearer(token),
+        (None, Some(name), ..) => XCredentials::SsmParameter(name),
+        (None, None, Some(key), Some(secret)) => XCredentials::ConsumerKey { key, secret },
+        (None, None, Some(_), None) => {
+            return Err(ProducerError::Config(
+                "TWITTER_API_CONSUMER_KEY is set but TWITTER_API_CONSUMER_SECRET is not".into(),
+            ));
+        }
+        (None, None, None, Some(_)) => {
+            return Err(ProducerError::Config(
+                "TWITTER_API_CONSUMER_SECRET is set but TWITTER_API_CONSUMER_KEY is not".into(),
+            ));
+        }
+        (None, None, None, None) => {
+            return Err(ProducerError::Config(
+                    "no X credentials: set TWITTER_BEARER_TOKEN, TWITTER_BEARER_TOKEN_PARAMETER, or TWITTER_API_CONSUMER_KEY and TWITTER_API_CONSUMER_SECRET".into(),
+                ));
+        }
+    };
+    let api_url = api_url
+        .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
+        .trim_end_matches('/')
+        .to_owned();
+    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        return Err(ProducerError::Config(format!(
+            "TWITTER_API_URL {api_url:?} is not an http(s) URL"
+        )));
+    }
+    Ok(SourceSettings::X {
+        rules,
+        api_url,
+        credentials: x_credentials,
+    })
+}
+
+/// `JETSTREAM_URL` alone, or the public hosts in turn.
+fn jetstream_endpoints(url: Option<String>) -> Result<Vec<String>, ProducerError> {
+    let Some(url) = url else {
+        return Ok(PUBLIC_ENDPOINTS.iter().map(|e| (*e).to_owned()).collect());
+    };
+    let url = url.trim().to_owned();
+    if !(url.starts_with("wss://") || url.starts_with("ws://")) {
+        return Err(ProducerError::Config(format!(
+            "JETSTREAM_URL {url:?} is not a ws:// or wss:// URL"
+        )));
+    }
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    if query
+        .split('&')
+        .any(|pair| pair.starts_with("cursor=") || pair.starts_with("wantedCollections="))
+    {
+        return Err(ProducerError::Config(format!(
+            "JETSTREAM_URL {url:?} sets cursor or wantedCollections, which the producer sets itself"
+        )));
+    }
+    Ok(vec![url])
 }
 
 /// systemd's `StateDirectory=` first, then the XDG convention, then the working directory.
@@ -265,6 +378,13 @@ mod tests {
         Settings::new(cli(args), env(vars))
     }
 
+    fn credentials(s: &Settings) -> &XCredentials {
+        match &s.source {
+            SourceSettings::X { credentials, .. } => credentials,
+            SourceSettings::Bluesky { .. } => panic!("X settings expected"),
+        }
+    }
+
     const BASE: &[(&str, &str)] = &[
         ("AWS_STREAM_NAME", "tweets"),
         ("TWITTER_BEARER_TOKEN", "t0k3n"),
@@ -275,11 +395,11 @@ mod tests {
         let s = settings(&["rust"], BASE).expect("valid");
         assert!(s.stall_timeout >= Duration::from_secs(20));
         assert_eq!(s.linger, Duration::from_millis(100));
-        assert_eq!(s.api_url, DEFAULT_API_URL);
-        assert_eq!(s.stream_name, "tweets");
         assert!(
-            matches!(&s.x_credentials, XCredentials::Bearer(t) if t.expose_secret() == "t0k3n")
+            matches!(&s.source, SourceSettings::X { api_url, rules, .. } if api_url == DEFAULT_API_URL && rules.len() == 1)
         );
+        assert_eq!(s.stream_name, "tweets");
+        assert!(matches!(credentials(&s), XCredentials::Bearer(t) if t.expose_secret() == "t0k3n"));
     }
 
     #[test]
@@ -306,7 +426,7 @@ mod tests {
             ],
         )
         .expect("valid");
-        assert!(matches!(s.x_credentials, XCredentials::ConsumerKey { .. }));
+        assert!(matches!(credentials(&s), XCredentials::ConsumerKey { .. }));
         let s = settings(
             &["rust"],
             &[
@@ -316,7 +436,7 @@ mod tests {
             ],
         )
         .expect("valid");
-        assert!(matches!(s.x_credentials, XCredentials::SsmParameter(ref n) if n == "/x/token"));
+        assert!(matches!(credentials(&s), XCredentials::SsmParameter(n) if n == "/x/token"));
         let err = settings(
             &["rust"],
             &[("AWS_STREAM_NAME", "s"), ("TWITTER_API_CONSUMER_KEY", "k")],
@@ -403,9 +523,104 @@ mod tests {
             "--rule",
             "--status-addr",
             "--log-format",
+            "--source",
+            "TWITTER_PRODUCER_SOURCE",
+            "JETSTREAM_URL",
+            "--cursor-file",
+            "JETSTREAM_CURSOR_FILE",
         ] {
             assert!(help.contains(name), "--help lacks {name}");
         }
+    }
+
+    fn bluesky(s: &Settings) -> (&[Keyword], &[String], &std::path::Path) {
+        match &s.source {
+            SourceSettings::Bluesky {
+                keywords,
+                endpoints,
+                cursor_file,
+            } => (keywords, endpoints, cursor_file),
+            SourceSettings::X { .. } => panic!("Bluesky settings expected"),
+        }
+    }
+
+    #[test]
+    fn bluesky_needs_no_x_credentials_and_defaults_to_the_public_hosts() {
+        let s = settings(
+            &["--source", "bluesky", "rust", "#tokio"],
+            &[("AWS_STREAM_NAME", "s"), ("STATE_DIRECTORY", "/var/lib/tp")],
+        )
+        .expect("valid");
+        let (keywords, endpoints, cursor_file) = bluesky(&s);
+        let tags: Vec<_> = keywords.iter().map(|k| k.tag.as_str()).collect();
+        assert_eq!(tags, ["rust", "#tokio"]);
+        assert_eq!(endpoints, PUBLIC_ENDPOINTS);
+        assert_eq!(
+            cursor_file,
+            std::path::Path::new("/var/lib/tp/jetstream-cursor.json")
+        );
+        let cli = Cli::try_parse_from(["twitter-producer", "rust"]);
+        assert_eq!(cli.expect("parses").source, SourceKind::X);
+    }
+
+    #[test]
+    fn jetstream_url_and_cursor_file_override_the_defaults() {
+        let s = settings(
+            &[
+                "--source",
+                "bluesky",
+                "--cursor-file",
+                "/tmp/c.json",
+                "rust",
+            ],
+            &[
+                ("AWS_STREAM_NAME", "s"),
+                ("JETSTREAM_URL", " ws://127.0.0.1:6008/subscribe "),
+            ],
+        )
+        .expect("valid");
+        let (_, endpoints, cursor_file) = bluesky(&s);
+        assert_eq!(endpoints, ["ws://127.0.0.1:6008/subscribe"]);
+        assert_eq!(cursor_file, std::path::Path::new("/tmp/c.json"));
+        for (url, expected) in [
+            (
+                "https://jetstream.example/subscribe",
+                "not a ws:// or wss://",
+            ),
+            ("wss://h/subscribe?cursor=5", "sets cursor"),
+            (
+                "wss://h/subscribe?wantedCollections=app.bsky.feed.like",
+                "sets cursor",
+            ),
+        ] {
+            let err = settings(
+                &["--source", "bluesky", "rust"],
+                &[("AWS_STREAM_NAME", "s"), ("JETSTREAM_URL", url)],
+            )
+            .expect_err("refused");
+            assert!(err.to_string().contains(expected), "{url}: {err}");
+            assert_eq!(err.exit_code(), std::process::ExitCode::from(2));
+        }
+    }
+
+    #[test]
+    fn x_only_options_and_bad_keywords_with_bluesky_are_usage_errors() {
+        let err = settings(
+            &["--source", "bluesky", "--rule", "a OR b", "rust"],
+            &[("AWS_STREAM_NAME", "s")],
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("--rule"), "{err}");
+        assert_eq!(err.exit_code(), std::process::ExitCode::from(2));
+        for args in [
+            &["--source", "bluesky"][..],
+            &["--source", "bluesky", "#two words"],
+            &["--source", "bluesky", "!!!"],
+        ] {
+            let err = settings(args, &[("AWS_STREAM_NAME", "s")]).expect_err("refused");
+            assert_eq!(err.exit_code(), std::process::ExitCode::from(2), "{args:?}");
+        }
+        assert!(Cli::try_parse_from(["twitter-producer", "--source", "mastodon", "rust"]).is_err());
     }
 
     #[test]

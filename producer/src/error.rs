@@ -27,6 +27,13 @@ pub enum ProducerError {
         #[source]
         source: reqwest::Error,
     },
+    /// A Jetstream host refused the WebSocket handshake with a status no retry changes.
+    #[error("Jetstream refused the connection to {url} (HTTP {status}): {detail}")]
+    Jetstream {
+        url: String,
+        status: u16,
+        detail: String,
+    },
     #[error("cannot read the bearer token from SSM parameter {name:?}: {detail}")]
     Ssm { name: String, detail: String },
     /// Kinesis refused writes for a reason that a retry cannot fix (stream gone, access denied,

@@ -1,5 +1,5 @@
-//! `twitter-producer <KEYWORD>...`: read the configuration once, build the clients once, hand
-//! off to the library.
+//! `twitter-producer [--source x|bluesky] <KEYWORD>...`: read the configuration once, build the
+//! clients once, hand off to the library.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -7,8 +7,11 @@ use std::sync::Arc;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
-use twitter_producer::config::{Cli, Env, LogFormat, Settings, XCredentials};
-use twitter_producer::pipeline::{self, Pipeline};
+use twitter_producer::config::{Cli, Env, LogFormat, Settings, SourceSettings, XCredentials};
+use twitter_producer::cursor::{CursorFile, CursorStore};
+use twitter_producer::jetstream::JetstreamSpec;
+use twitter_producer::matcher::Matcher;
+use twitter_producer::pipeline::{self, Pipeline, SourceSpec};
 use twitter_producer::reconnect::Schedule;
 use twitter_producer::stats::{Stats, StatsFile};
 use twitter_producer::status::{self, StatusState};
@@ -40,23 +43,53 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
     let kinesis = aws_sdk_kinesis::Client::new(&aws_config);
     aws::check_stream(&kinesis, &settings.stream_name).await?;
 
-    let http = x::http_client()?;
-    let token = match &settings.x_credentials {
-        XCredentials::Bearer(token) => token.clone(),
-        XCredentials::SsmParameter(name) => aws::bearer_from_ssm(&aws_config, name).await?,
-        XCredentials::ConsumerKey { key, secret } => {
-            x::bearer_from_consumer_key(&http, &settings.api_url, key, secret).await?
+    let (source, followed, reconnect) = match settings.source {
+        SourceSettings::X {
+            rules,
+            api_url,
+            credentials,
+        } => {
+            let http = x::http_client()?;
+            let token = match &credentials {
+                XCredentials::Bearer(token) => token.clone(),
+                XCredentials::SsmParameter(name) => aws::bearer_from_ssm(&aws_config, name).await?,
+                XCredentials::ConsumerKey { key, secret } => {
+                    x::bearer_from_consumer_key(&http, &api_url, key, secret).await?
+                }
+            };
+            let x = x::XClient::new(http, &api_url, token);
+            let rules = x.sync_rules(&rules).await?;
+            tracing::info!(
+                kept = rules.kept,
+                deleted = rules.deleted,
+                added = rules.added,
+                rules = ?rules.rules.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(),
+                "stream rules in sync"
+            );
+            let followed = rules.rules.iter().map(|r| r.value.clone()).collect();
+            (SourceSpec::X { x, rules }, followed, Schedule::X_DOCUMENTED)
+        }
+        SourceSettings::Bluesky {
+            keywords,
+            endpoints,
+            cursor_file,
+        } => {
+            let file = CursorFile::new(cursor_file);
+            let start = file.load(time::OffsetDateTime::now_utc());
+            let followed: Vec<String> = keywords.iter().map(|k| k.tag.clone()).collect();
+            tracing::info!(keywords = ?followed, "matching Bluesky posts locally");
+            let spec = JetstreamSpec {
+                endpoints,
+                matcher: Matcher::new(keywords),
+                cursor: CursorStore::new(start, Some(file)),
+            };
+            (SourceSpec::Bluesky(spec), followed, Schedule::JETSTREAM)
         }
     };
-    let x = x::XClient::new(http, &settings.api_url, token);
-    let rules = x.sync_rules(&settings.rules).await?;
-    tracing::info!(
-        kept = rules.kept,
-        deleted = rules.deleted,
-        added = rules.added,
-        rules = ?rules.rules.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(),
-        "stream rules in sync"
-    );
+    let source_kind = match source {
+        SourceSpec::X { .. } => twitter_record::Source::X,
+        SourceSpec::Bluesky(_) => twitter_record::Source::Bluesky,
+    };
 
     let shutdown = CancellationToken::new();
     tokio::spawn(watch_signals(shutdown.clone()));
@@ -67,8 +100,9 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
     ));
     if let Some(addr) = settings.status_addr {
         let state = Arc::new(StatusState {
+            source: source_kind,
             stats: Arc::clone(&stats),
-            rules: rules.rules.iter().map(|r| r.value.clone()).collect(),
+            rules: followed,
         });
         status::serve(addr, state, shutdown.clone()).await?;
     }
@@ -79,16 +113,15 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
     ));
 
     let result = Pipeline {
-        x,
+        source,
         kinesis,
         stream_name: settings.stream_name,
-        rules,
         stats: Arc::clone(&stats),
         stall_timeout: settings.stall_timeout,
         linger: settings.linger,
         queue_capacity: settings.queue_capacity,
         max_posts: settings.max_posts,
-        reconnect: Schedule::X_DOCUMENTED,
+        reconnect,
     }
     .run(shutdown.clone())
     .await;

@@ -1,4 +1,4 @@
-//! Wires the stream reader to the Kinesis sink and runs them until a stop.
+//! Wires a source to the Kinesis sink and runs them until a stop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,46 +6,80 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::cursor::{self, CursorStore};
 use crate::error::ProducerError;
+use crate::jetstream::{Jetstream, JetstreamSpec};
 use crate::reconnect::Schedule;
 use crate::sink::KinesisSink;
+use crate::source::{self, Outlet, StopReason};
 use crate::stats::{Stats, StatsFile, Totals};
-use crate::stream::{FilteredStream, StopReason};
+use crate::stream::FilteredStream;
 use crate::x::{SyncedRules, XClient};
 
 /// After a stop signal, buffered records get this long to reach Kinesis.
 pub const FLUSH_DEADLINE: Duration = Duration::from_secs(9);
 
+/// Where posts come from.
+#[derive(Debug)]
+pub enum SourceSpec {
+    /// The X filtered stream, its rules already synced.
+    X { x: XClient, rules: SyncedRules },
+    /// Bluesky's Jetstream, matched against keywords here.
+    Bluesky(JetstreamSpec),
+}
+
+impl SourceSpec {
+    /// The resume position, for a source that has one.
+    pub fn cursor(&self) -> Option<&CursorStore> {
+        match self {
+            SourceSpec::X { .. } => None,
+            SourceSpec::Bluesky(spec) => Some(&spec.cursor),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Pipeline {
-    pub x: XClient,
+    pub source: SourceSpec,
     pub kinesis: aws_sdk_kinesis::Client,
     pub stream_name: String,
-    pub rules: SyncedRules,
     pub stats: Arc<Stats>,
     pub stall_timeout: Duration,
     pub linger: Duration,
     pub queue_capacity: usize,
     pub max_posts: Option<u64>,
-    /// X's documented schedule in production; tests shorten it.
+    /// The source's schedule in production ([`Schedule::X_DOCUMENTED`], [`Schedule::JETSTREAM`]);
+    /// tests shorten it.
     pub reconnect: Schedule,
 }
 
 impl Pipeline {
     /// Runs until `shutdown` (then flushes within [`FLUSH_DEADLINE`]), the spend guard, or a
-    /// fatal error.
+    /// fatal error. A resume position is saved every few seconds and once more at the end,
+    /// whatever the end: the watermark only ever names posts Kinesis has.
     pub async fn run(self, shutdown: CancellationToken) -> Result<StopReason, ProducerError> {
         let stats = Arc::clone(&self.stats);
+        let cursor = self.source.cursor().cloned();
+        let saver = cursor
+            .clone()
+            .map(|cursor| tokio::spawn(cursor.save_every(cursor::SAVE_INTERVAL)));
         let deadline = async {
             shutdown.cancelled().await;
             tokio::time::sleep(FLUSH_DEADLINE).await;
         };
-        tokio::select! {
+        let result = tokio::select! {
             result = self.run_to_completion(shutdown.clone()) => result,
             () = deadline => Err(ProducerError::FlushTimeout {
                 records: usize::try_from(stats.queue_depth.get()).unwrap_or(0),
             }),
+        };
+        if let Some(saver) = saver {
+            saver.abort();
         }
+        if let Some(cursor) = cursor {
+            cursor.save();
+        }
+        result
     }
 
     async fn run_to_completion(
@@ -55,12 +89,15 @@ impl Pipeline {
         let (sender, receiver) = mpsc::channel(self.queue_capacity);
         // The reader also stops when the sink dies, instead of reading posts nobody will write.
         let stop_reading = shutdown.child_token();
-        let sink = KinesisSink::new(
+        let mut sink = KinesisSink::new(
             self.kinesis,
             self.stream_name,
             self.linger,
             Arc::clone(&self.stats),
         );
+        if let Some(cursor) = self.source.cursor() {
+            sink = sink.with_acknowledgements(cursor.watermark.clone());
+        }
         let sink_stop = stop_reading.clone();
         let sink = tokio::spawn(async move {
             let result = sink.run(receiver).await;
@@ -69,18 +106,27 @@ impl Pipeline {
             }
             result
         });
-        let reader = FilteredStream {
-            x: self.x,
-            output: sender,
-            tags_by_rule_id: self.rules.tags_by_id(),
-            stats: Arc::clone(&self.stats),
-            stall_timeout: self.stall_timeout,
-            max_posts: self.max_posts,
-            reconnect: self.reconnect,
-            shutdown: stop_reading,
-        };
+        let outlet = Outlet::new(
+            sender,
+            Arc::clone(&self.stats),
+            self.max_posts,
+            stop_reading,
+        );
         // The reader owns the only sender: when it returns, the sink drains what is left and ends.
-        let read = reader.run().await;
+        let read = match self.source {
+            SourceSpec::X { x, rules } => {
+                let reader = FilteredStream {
+                    x,
+                    tags_by_rule_id: rules.tags_by_id(),
+                    stall_timeout: self.stall_timeout,
+                };
+                source::run(reader, outlet, self.reconnect).await
+            }
+            SourceSpec::Bluesky(spec) => match Jetstream::new(spec, self.stall_timeout) {
+                Ok(reader) => source::run(reader, outlet, self.reconnect).await,
+                Err(error) => Err(error),
+            },
+        };
         let written = sink.await.map_err(|e| ProducerError::Kinesis {
             stream: String::new(),
             detail: format!("the Kinesis writer task failed: {e}"),
@@ -115,6 +161,8 @@ fn log_progress(stats: &Stats, last: Totals, now: Totals, every: Duration) {
         retries = now.put_records_retries,
         reconnects = now.reconnects,
         malformed = now.malformed_lines,
+        events_received = now.events_received,
+        duplicates = now.duplicates_skipped,
         queue_depth = stats.queue_depth.get(),
         connected = stats.is_connected(),
         "progress"
@@ -133,6 +181,8 @@ pub fn log_summary(stats_file: &StatsFile, run: Totals) {
         reconnects = run.reconnects,
         malformed = run.malformed_lines,
         skipped = run.records_skipped,
+        events_received = run.events_received,
+        duplicates = run.duplicates_skipped,
         all_runs = all.runs,
         all_runs_posts_written = all.totals.posts_written,
         "summary"

@@ -23,12 +23,19 @@ use crate::stats::Stats;
 pub const RETRY_MIN_DELAY: Duration = Duration::from_millis(100);
 pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(10);
 
+/// Told the position of every record Kinesis took, for a source that resumes from a position
+/// (Jetstream). Records complete out of order: failed entries are sent again later.
+pub trait Acknowledge: Send + Sync + std::fmt::Debug {
+    fn written(&self, position: u64);
+}
+
 #[derive(Debug)]
 pub struct KinesisSink {
     client: aws_sdk_kinesis::Client,
     stream_name: String,
     linger: Duration,
     stats: Arc<Stats>,
+    acknowledge: Option<Arc<dyn Acknowledge>>,
 }
 
 /// How one PutRecords call went.
@@ -51,7 +58,14 @@ impl KinesisSink {
             stream_name,
             linger,
             stats,
+            acknowledge: None,
         }
+    }
+
+    /// Reports each written record's position to `acknowledge`.
+    pub fn with_acknowledgements(mut self, acknowledge: Arc<dyn Acknowledge>) -> Self {
+        self.acknowledge = Some(acknowledge);
+        self
     }
 
     /// Writes everything that arrives until the channel closes and all is written. A failure no
@@ -191,6 +205,10 @@ impl KinesisSink {
                 None => {
                     written += 1;
                     written_bytes += entry.data.len() as u64;
+                    if let (Some(acknowledge), Some(position)) = (&self.acknowledge, entry.position)
+                    {
+                        acknowledge.written(position);
+                    }
                 }
                 Some(code) if retry::is_retriable_code(code) => failed.push(position),
                 Some(code) => {

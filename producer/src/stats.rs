@@ -25,6 +25,8 @@ pub struct Stats {
     pub keep_alives: Counter,
     pub malformed_lines: Counter,
     pub system_messages: Counter,
+    pub events_received: Counter,
+    pub duplicates_skipped: Counter,
     pub queue_depth: Gauge,
     pub connected: Gauge,
     last_post_unix_ms: AtomicU64,
@@ -38,7 +40,10 @@ impl Default for Stats {
             registry.register(name, help, counter.clone());
             counter
         };
-        let posts_received = counter("posts_received", "Posts read from the X stream");
+        let posts_received = counter(
+            "posts_received",
+            "Posts read from the stream (X: every post; Bluesky: posts matching a keyword)",
+        );
         let posts_written = counter("posts_written", "Posts acknowledged by Kinesis");
         let bytes_written = counter("bytes_written", "Record bytes acknowledged by Kinesis");
         let put_records_calls = counter("put_records_calls", "PutRecords calls made");
@@ -48,9 +53,23 @@ impl Default for Stats {
         );
         let records_skipped = counter("records_skipped", "Posts too large for a Kinesis record");
         let reconnects = counter("reconnects", "Stream reconnections");
-        let keep_alives = counter("keep_alives", "Keep-alive lines received");
-        let malformed_lines = counter("malformed_lines", "Stream lines that could not be decoded");
+        let keep_alives = counter(
+            "keep_alives",
+            "Keep-alives received (X keep-alive lines, WebSocket pings and pongs)",
+        );
+        let malformed_lines = counter(
+            "malformed_lines",
+            "Stream lines or messages that could not be decoded",
+        );
         let system_messages = counter("system_messages", "System messages received on the stream");
+        let events_received = counter(
+            "events_received",
+            "Jetstream events received, matching or not",
+        );
+        let duplicates_skipped = counter(
+            "duplicates_skipped",
+            "Posts not written again because they were forwarded moments before (a resume replays a few seconds)",
+        );
         let queue_depth = Gauge::default();
         registry.register(
             "queue_depth",
@@ -75,6 +94,8 @@ impl Default for Stats {
             keep_alives,
             malformed_lines,
             system_messages,
+            events_received,
+            duplicates_skipped,
             queue_depth,
             connected,
             last_post_unix_ms: AtomicU64::new(0),
@@ -120,6 +141,8 @@ impl Stats {
             records_skipped: self.records_skipped.get(),
             reconnects: self.reconnects.get(),
             malformed_lines: self.malformed_lines.get(),
+            events_received: self.events_received.get(),
+            duplicates_skipped: self.duplicates_skipped.get(),
         }
     }
 }
@@ -136,6 +159,8 @@ pub struct Totals {
     pub records_skipped: u64,
     pub reconnects: u64,
     pub malformed_lines: u64,
+    pub events_received: u64,
+    pub duplicates_skipped: u64,
 }
 
 impl Totals {
@@ -149,6 +174,8 @@ impl Totals {
             records_skipped: self.records_skipped + other.records_skipped,
             reconnects: self.reconnects + other.reconnects,
             malformed_lines: self.malformed_lines + other.malformed_lines,
+            events_received: self.events_received + other.events_received,
+            duplicates_skipped: self.duplicates_skipped + other.duplicates_skipped,
         }
     }
 }
@@ -252,6 +279,28 @@ mod tests {
             text.contains("# TYPE twitter_producer_reconnects counter"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_stats_file_from_before_the_bluesky_counters_still_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("stats.json");
+        std::fs::write(
+            &path,
+            br#"{"runs":3,"totals":{"posts_written":40,"reconnects":2}}"#,
+        )
+        .expect("write");
+        let file = StatsFile::open(path, OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(file.history_before().runs, 3);
+        assert_eq!(file.history_before().totals.posts_written, 40);
+        assert_eq!(file.history_before().totals.duplicates_skipped, 0);
+        let all = file.with_run(Totals {
+            duplicates_skipped: 4,
+            events_received: 100,
+            ..Totals::default()
+        });
+        assert_eq!(all.totals.duplicates_skipped, 4);
+        assert_eq!(all.totals.events_received, 100);
     }
 
     #[test]

@@ -17,12 +17,15 @@ use crate::stats::{Stats, Totals};
 
 #[derive(Debug)]
 pub struct StatusState {
+    pub source: twitter_record::Source,
     pub stats: Arc<Stats>,
+    /// X: the stream rules; Bluesky: the keywords matched locally.
     pub rules: Vec<String>,
 }
 
 #[derive(Serialize)]
 struct Health<'a> {
+    source: twitter_record::Source,
     connected: bool,
     rules: &'a [String],
     #[serde(with = "time::serde::rfc3339::option")]
@@ -61,10 +64,11 @@ pub async fn serve(
     }))
 }
 
-/// 200 while connected to X, 503 otherwise, so a load balancer or a probe can act on it.
+/// 200 while connected to the stream, 503 otherwise, so a load balancer or a probe can act on it.
 async fn healthz(State(state): State<Arc<StatusState>>) -> impl IntoResponse {
     let connected = state.stats.is_connected();
     let health = Health {
+        source: state.source,
         connected,
         rules: &state.rules,
         last_post_at: state.stats.last_post_at(),

@@ -1,94 +1,37 @@
-//! Reads the filtered stream, reconnecting as X documents, and hands every post to the sink.
+//! The X filtered stream as a [`Source`]: `\r\n`-delimited JSON lines over a long HTTP
+//! response, every post already matched by X against the synced rules.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 use tokio_util::io::StreamReader;
-use tokio_util::sync::CancellationToken;
 
-use crate::batch::{self, Entry};
+use crate::batch::Entry;
 use crate::decode::{self, Frame, LineCodec, Message};
 use crate::error::{ProducerError, chain};
-use crate::reconnect::{Failure, ReconnectBackoff, Schedule};
-use crate::stats::Stats;
+use crate::reconnect::{Failure, Schedule};
+use crate::source::{self, ConnectionEnd, Outlet, Sent, Source};
 use crate::x::{ConnectError, XClient};
 
-/// Why reading stopped without an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    /// A signal asked us to stop.
-    Shutdown,
-    /// `--max-tweets` posts were handed to the sink.
-    SpendGuard,
-}
+pub use crate::source::StopReason;
 
+/// The X filtered stream as a [`Source`].
 #[derive(Debug)]
 pub struct FilteredStream {
     pub x: XClient,
-    pub output: mpsc::Sender<Entry>,
     pub tags_by_rule_id: HashMap<String, String>,
-    pub stats: Arc<Stats>,
     pub stall_timeout: Duration,
-    pub max_posts: Option<u64>,
-    pub reconnect: Schedule,
-    pub shutdown: CancellationToken,
 }
 
-/// How one connection ended.
-enum ConnectionEnd {
-    Stop(StopReason),
-    /// Reconnect after the delay this failure calls for. `healthy`: data flowed first.
-    Reconnect {
-        failure: Failure,
-        healthy: bool,
-    },
-}
-
-impl FilteredStream {
-    /// Reads until stopped by a signal or the spend guard, or until X refuses us for good.
-    pub async fn run(self) -> Result<StopReason, ProducerError> {
-        let mut backoff = ReconnectBackoff::new(self.reconnect);
-        let mut forwarded = 0u64;
-        let mut first = true;
-        loop {
-            if !first {
-                self.stats.reconnects.inc();
-            }
-            first = false;
-            let end = self.connection(&mut forwarded).await?;
-            self.stats.connected.set(0);
-            let (failure, healthy) = match end {
-                ConnectionEnd::Stop(reason) => return Ok(reason),
-                ConnectionEnd::Reconnect { failure, healthy } => (failure, healthy),
-            };
-            if healthy {
-                backoff.reset();
-            }
-            let delay = backoff.next_delay(failure);
-            tracing::info!(
-                ?failure,
-                delay_ms = delay.as_millis() as u64,
-                "reconnecting to the stream"
-            );
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = self.shutdown.cancelled() => return Ok(StopReason::Shutdown),
-            }
-        }
-    }
-
-    /// One connection, from the request to its end. A shutdown is only noticed between lines,
-    /// so a post already read always reaches the sink.
-    async fn connection(&self, forwarded: &mut u64) -> Result<ConnectionEnd, ProducerError> {
+impl Source for FilteredStream {
+    async fn connection(&mut self, outlet: &mut Outlet) -> Result<ConnectionEnd, ProducerError> {
         let connected = tokio::select! {
             connected = self.x.connect() => connected,
-            () = self.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
+            () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
         };
         let response = match connected {
             Ok(response) => response,
@@ -125,7 +68,7 @@ impl FilteredStream {
             }
         };
         tracing::info!("connected to the filtered stream");
-        self.stats.connected.set(1);
+        outlet.stats.connected.set(1);
         let mut frames = FramedRead::new(
             StreamReader::new(Box::pin(stall_guard(
                 response.bytes_stream(),
@@ -137,13 +80,13 @@ impl FilteredStream {
         loop {
             let frame = tokio::select! {
                 frame = frames.next() => frame,
-                () = self.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
+                () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
             };
             let Some(frame) = frame else { break };
             let line = match frame {
                 Ok(Frame::Line(line)) => line,
                 Ok(Frame::Oversized) => {
-                    self.stats.malformed_lines.inc();
+                    outlet.stats.malformed_lines.inc();
                     tracing::warn!(
                         max_bytes = decode::MAX_LINE_BYTES,
                         "skipped an oversized stream line"
@@ -151,7 +94,7 @@ impl FilteredStream {
                     continue;
                 }
                 Ok(Frame::Truncated(bytes)) => {
-                    self.stats.malformed_lines.inc();
+                    outlet.stats.malformed_lines.inc();
                     tracing::warn!(bytes, "connection ended in the middle of a line");
                     continue;
                 }
@@ -174,21 +117,15 @@ impl FilteredStream {
                 }
             };
             healthy = true;
-            match self.handle_line(&line).await {
+            match self.handle_line(&line, outlet).await {
                 LineOutcome::Continue => {}
-                LineOutcome::Forwarded => {
-                    *forwarded += 1;
-                    if self.max_posts.is_some_and(|max| *forwarded >= max) {
-                        return Ok(ConnectionEnd::Stop(StopReason::SpendGuard));
-                    }
-                }
                 LineOutcome::Disconnect => {
                     return Ok(ConnectionEnd::Reconnect {
                         failure: Failure::Dropped,
                         healthy,
                     });
                 }
-                LineOutcome::SinkGone => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
+                LineOutcome::Stop(reason) => return Ok(ConnectionEnd::Stop(reason)),
             }
         }
         tracing::warn!("stream connection closed by X");
@@ -197,19 +134,31 @@ impl FilteredStream {
             healthy,
         })
     }
+}
 
-    async fn handle_line(&self, line: &Bytes) -> LineOutcome {
+impl FilteredStream {
+    /// Reads until stopped by a signal or the spend guard, or until X refuses us for good.
+    pub async fn run(
+        self,
+        outlet: Outlet,
+        schedule: Schedule,
+    ) -> Result<StopReason, ProducerError> {
+        source::run(self, outlet, schedule).await
+    }
+
+    async fn handle_line(&self, line: &Bytes, outlet: &mut Outlet) -> LineOutcome {
+        let stats = &outlet.stats;
         let message = match decode::classify(line) {
             Ok(message) => message,
             Err(error) => {
-                self.stats.malformed_lines.inc();
+                stats.malformed_lines.inc();
                 tracing::warn!(%error, bytes = line.len(), "skipped a stream line");
                 return LineOutcome::Continue;
             }
         };
         match message {
             Message::KeepAlive => {
-                self.stats.keep_alives.inc();
+                stats.keep_alives.inc();
                 LineOutcome::Continue
             }
             Message::Unknown => {
@@ -220,7 +169,7 @@ impl FilteredStream {
                 LineOutcome::Continue
             }
             Message::System(system) => {
-                self.stats.system_messages.inc();
+                stats.system_messages.inc();
                 if system.disconnect {
                     tracing::warn!(title = %system.title, detail = %system.detail, "X closed the stream");
                     LineOutcome::Disconnect
@@ -231,7 +180,7 @@ impl FilteredStream {
             }
             Message::Post(post) => {
                 let received_at = OffsetDateTime::now_utc();
-                self.stats.record_post_received(received_at);
+                stats.record_post_received(received_at);
                 let keywords = decode::keywords(&post.matching_rules, &self.tags_by_rule_id);
                 let header = twitter_record::Header {
                     source: twitter_record::Source::X,
@@ -242,16 +191,14 @@ impl FilteredStream {
                 let entry = Entry {
                     partition_key: post.id.to_string(),
                     data: twitter_record::encode(&header, post.json).into(),
+                    position: None,
                 };
-                if let Err(error) = batch::check_entry(&entry) {
-                    self.stats.records_skipped.inc();
-                    tracing::warn!(post_id = %post.id, %error, "skipped a post Kinesis cannot hold");
+                if !outlet.admit(&entry) {
                     return LineOutcome::Continue;
                 }
-                match self.output.send(entry).await {
-                    Ok(()) => LineOutcome::Forwarded,
-                    // The sink only stops early on a fatal error, which it reports itself.
-                    Err(_) => LineOutcome::SinkGone,
+                match outlet.send(entry).await {
+                    Sent::Queued => LineOutcome::Continue,
+                    Sent::Stop(reason) => LineOutcome::Stop(reason),
                 }
             }
         }
@@ -260,9 +207,8 @@ impl FilteredStream {
 
 enum LineOutcome {
     Continue,
-    Forwarded,
     Disconnect,
-    SinkGone,
+    Stop(StopReason),
 }
 
 /// Turns the body into an `AsyncRead` source that fails with `TimedOut` when no chunk (a

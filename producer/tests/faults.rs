@@ -13,8 +13,8 @@ use std::time::Duration;
 use common::{Harness, TOKEN, posts};
 use testkit::xserver::Step;
 use tokio_util::sync::CancellationToken;
-use twitter_producer::pipeline::Pipeline;
-use twitter_producer::reconnect::Schedule;
+use twitter_producer::pipeline::{Pipeline, SourceSpec};
+use twitter_producer::reconnect::{Growth, Schedule};
 use twitter_producer::rules::keyword_rule;
 use twitter_producer::stats::Stats;
 use twitter_producer::stream::StopReason;
@@ -23,10 +23,12 @@ use twitter_producer::x::{XClient, http_client};
 const FAST: Schedule = Schedule {
     network_step: Duration::from_millis(10),
     network_max: Duration::from_millis(50),
+    network_growth: Growth::Linear,
     server_error_start: Duration::from_millis(20),
     server_error_max: Duration::from_millis(100),
     rate_limit_start: Duration::from_millis(30),
     rate_limit_max: Duration::from_millis(100),
+    jitter: false,
 };
 
 /// Runs the pipeline over `script` until `expected_posts` were written; returns its stats.
@@ -45,10 +47,9 @@ async fn run(harness: &Harness, expected_posts: u64, stall_timeout: Duration) ->
         .expect("rules");
     let stats = Arc::new(Stats::default());
     let pipeline = Pipeline {
-        x,
+        source: SourceSpec::X { x, rules },
         kinesis: harness.kinesis.clone(),
         stream_name: harness.stream.clone(),
-        rules,
         stats: Arc::clone(&stats),
         stall_timeout,
         linger: Duration::from_millis(20),

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use twitter_producer::ProducerError;
 use twitter_producer::batch::Entry;
-use twitter_producer::sink::KinesisSink;
+use twitter_producer::sink::{Acknowledge, KinesisSink};
 use twitter_producer::stats::Stats;
 
 /// What the fake Kinesis saw: each call's partition keys, and how often each key was written.
@@ -33,18 +33,38 @@ fn entries(n: usize) -> Vec<Entry> {
         .map(|i| Entry {
             partition_key: format!("post-{i}"),
             data: Bytes::from(format!("{{\"n\":{i}}}")),
+            position: Some(i as u64),
         })
         .collect()
 }
 
+/// Every position the sink reported written, in the order it reported them.
+#[derive(Debug, Default)]
+struct Acknowledged(Mutex<Vec<u64>>);
+
+impl Acknowledge for Acknowledged {
+    fn written(&self, position: u64) {
+        self.0.lock().unwrap().push(position);
+    }
+}
+
 async fn run_sink(client: Client, entries: Vec<Entry>) -> (Result<(), ProducerError>, Arc<Stats>) {
+    run_sink_acknowledging(client, entries, Arc::new(Acknowledged::default())).await
+}
+
+async fn run_sink_acknowledging(
+    client: Client,
+    entries: Vec<Entry>,
+    acknowledged: Arc<Acknowledged>,
+) -> (Result<(), ProducerError>, Arc<Stats>) {
     let stats = Arc::new(Stats::default());
     let sink = KinesisSink::new(
         client,
         "tweets".into(),
         Duration::from_millis(5),
         Arc::clone(&stats),
-    );
+    )
+    .with_acknowledgements(acknowledged);
     let (sender, receiver) = mpsc::channel(16);
     let feeder = tokio::spawn(async move {
         for entry in entries {
@@ -150,6 +170,38 @@ async fn only_failed_entries_are_resent_and_every_record_is_written_once() {
         "retries counted"
     );
     assert_eq!(stats.posts_written.get(), 1200);
+}
+
+#[tokio::test]
+async fn each_position_is_acknowledged_once_when_its_record_is_written() {
+    let calls = Arc::new(Mutex::new(Calls::default()));
+    // Every fifth record fails in the first call and is acknowledged only after its resend.
+    let rule = partial_failures(Arc::clone(&calls), |call, key| {
+        let n: usize = key.trim_start_matches("post-").parse().unwrap();
+        (call == 0 && n.is_multiple_of(5)).then_some("ProvisionedThroughputExceededException")
+    });
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule]);
+    let acknowledged = Arc::new(Acknowledged::default());
+    let (result, _) = run_sink_acknowledging(client, entries(300), Arc::clone(&acknowledged)).await;
+    result.expect("sink succeeds");
+    let order = acknowledged.0.lock().unwrap().clone();
+    let mut positions = order.clone();
+    positions.sort_unstable();
+    assert_eq!(positions, (0..300).collect::<Vec<u64>>(), "each once");
+    let first_call: Vec<u64> = calls.lock().unwrap().keys_per_call[0]
+        .iter()
+        .map(|k| k.trim_start_matches("post-").parse().unwrap())
+        .collect();
+    let failed_first: Vec<u64> = first_call.iter().copied().filter(|n| n % 5 == 0).collect();
+    assert!(!failed_first.is_empty());
+    let succeeded_first = first_call.len() - failed_first.len();
+    for position in failed_first {
+        let at = order.iter().position(|p| *p == position).unwrap();
+        assert!(
+            at >= succeeded_first,
+            "{position} was acknowledged before its resend was written"
+        );
+    }
 }
 
 #[tokio::test]

@@ -12,6 +12,12 @@
 //! `v` is the format version. A reader accepts every version it knows; a new version is added
 //! beside the old ones (never in place of them), so records already in a stream or a table stay
 //! readable after an upgrade.
+//!
+//! A Bluesky record has the same shape: `source` is `"bluesky"`, `id` the post's AT URI
+//! (`at://<did>/app.bsky.feed.post/<rkey>`), and `post` the Jetstream message exactly as received.
+//! A new [`Source`] value is not a new format version (no field changed), but a reader built before
+//! the value existed cannot decode such a record: deploy the consumer before a producer that writes
+//! `bluesky` records, or the old consumer sends them to its dead-letter queue.
 
 use std::borrow::Cow;
 
@@ -28,12 +34,15 @@ pub const CURRENT_VERSION: u32 = 1;
 pub enum Source {
     /// The X API v2 filtered stream.
     X,
+    /// Bluesky's Jetstream (the public firehose, JSON over WebSocket).
+    Bluesky,
 }
 
 impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Source::X => "x",
+            Source::Bluesky => "bluesky",
         }
     }
 }
@@ -44,7 +53,8 @@ impl Source {
 pub struct Record<'a> {
     pub v: u32,
     pub source: Source,
-    /// The post id: the partition key in Kinesis and the item key in DynamoDB.
+    /// The post id: the partition key in Kinesis and the item key in DynamoDB. For Bluesky, the
+    /// post's AT URI.
     #[serde(borrow)]
     pub id: Cow<'a, str>,
     /// Every keyword whose rule the post matched (at least one for a filtered stream).
@@ -166,6 +176,35 @@ mod tests {
         assert_eq!(value["source"], "x");
         assert_eq!(value["received_at"], "2026-11-23T16:40:00.123Z");
         assert_eq!(value["post"]["data"]["extra"]["kept"][1], 2.5);
+    }
+
+    #[test]
+    fn a_bluesky_record_round_trips_with_its_source_and_at_uri() {
+        let message = r#"{"did":"did:plc:abc","time_us":1783175888090631,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"3mmo","record":{"text":"caf\u00e9 🚀"}}}"#;
+        let id = "at://did:plc:abc/app.bsky.feed.post/3mmo";
+        let bytes = encode(
+            &Header {
+                source: Source::Bluesky,
+                id,
+                keywords: &["rust"],
+                received_at: datetime!(2026-11-23 16:40:00 UTC),
+            },
+            message,
+        );
+        let value: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(value["source"], "bluesky");
+        assert_eq!(value["v"], CURRENT_VERSION);
+        let record = decode(&bytes).expect("decodes");
+        assert_eq!(record.source, Source::Bluesky);
+        assert_eq!(record.source.as_str(), "bluesky");
+        assert_eq!(record.id, id);
+        assert_eq!(record.post.get(), message);
+    }
+
+    #[test]
+    fn an_unknown_source_is_malformed() {
+        let bytes = br#"{"v":1,"source":"mastodon","id":"1","keywords":[],"received_at":"2026-11-23T16:40:00Z","post":{}}"#;
+        assert!(matches!(decode(bytes), Err(RecordError::Malformed(_))));
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
 
+pub mod bluesky;
+
 use testkit::moto::{self, Moto, StoredRecord};
 use testkit::xserver::{Step, XServer, XServerConfig, with_post_id};
 

@@ -1,0 +1,164 @@
+//! `fake-jetstream`: the testkit Jetstream server as a program, for the offline demo. Replays
+//! the events of the given files (default: the bundled fixtures) as a firehose, each post under a
+//! fresh rkey and every event at a fresh, rising `time_us`, so a producer can resume from a cursor.
+#![allow(clippy::print_stdout)]
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use testkit::jetstream::{
+    CONTIGUOUS, GOLDEN_MIXED, JetstreamServer, JetstreamServerConfig, Step, lines, retimed,
+    with_rkey,
+};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Serves Bluesky Jetstream events on ws://127.0.0.1:PORT/subscribe.
+#[derive(Debug, Parser)]
+#[command(name = "fake-jetstream")]
+struct Cli {
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Events to serve, cycling through the lines read (default: each line once).
+    #[arg(long)]
+    count: Option<usize>,
+    /// Pause between events in milliseconds (0 = as fast as the client reads).
+    #[arg(long, default_value_t = 0)]
+    interval_ms: u64,
+    /// Send every event, not only the `wantedCollections` the client asked for (as if the
+    /// filter were broken), to show the client filters for itself.
+    #[arg(long)]
+    all_collections: bool,
+    /// Files of Jetstream events, one JSON object a line [default: the bundled fixtures].
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// Times far from the fixtures' own and ten milliseconds apart: unique, rising positions.
+const FIRST_TIME_US: u64 = 1_800_000_000_000_000;
+const TIME_STEP_US: u64 = 10_000;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => return fail(one_line(&error.to_string()).trim_start_matches("error: ")),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let events = match read_events(&cli.files) {
+        Ok(events) => events,
+        Err(message) => return fail(&message),
+    };
+    let count = cli.count.unwrap_or(events.len());
+    let firehose: Vec<String> = events
+        .iter()
+        .cycle()
+        .take(count)
+        .enumerate()
+        .map(|(i, line)| with_rkey(line, &format!("3fake{i:010}")))
+        .collect();
+    let firehose = retimed(&firehose, FIRST_TIME_US, TIME_STEP_US);
+    let script = if cli.interval_ms == 0 {
+        Vec::new()
+    } else {
+        (0..count)
+            .flat_map(|_| {
+                [
+                    Step::Events(1),
+                    Step::Pause(Duration::from_millis(cli.interval_ms)),
+                ]
+            })
+            .collect()
+    };
+    let config = JetstreamServerConfig {
+        events: firehose,
+        script,
+        filter_collections: !cli.all_collections,
+        ping_interval: Duration::from_secs(10),
+    };
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, cli.port));
+    let server = match JetstreamServer::start_on(config, addr).await {
+        Ok(server) => server,
+        Err(error) => return fail(&format!("cannot listen on port {}: {error}", cli.port)),
+    };
+    println!("fake-jetstream listening on {}", server.url());
+    if let Err(error) = std::io::stdout().flush() {
+        return fail(&format!("cannot write to stdout: {error}"));
+    }
+    tracing::info!(events = count, "serving");
+
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(error) => return fail(&format!("cannot watch SIGTERM: {error}")),
+    };
+    let report_finish = async {
+        while !server.wait_until_finished(Duration::from_secs(60)).await {}
+        tracing::info!(sent = server.sent().len(), "every event sent");
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+        () = report_finish => {}
+    }
+    tracing::info!(
+        sent = server.sent().len(),
+        connections = server.connections().len(),
+        "stopping"
+    );
+    ExitCode::SUCCESS
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("fake-jetstream: {message}");
+    ExitCode::from(2)
+}
+
+/// clap's message without its usage block, on one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more"))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Keeps the lines that are Jetstream events: JSON objects with a `kind`.
+fn read_events(files: &[PathBuf]) -> Result<Vec<String>, String> {
+    let mut events = Vec::new();
+    if files.is_empty() {
+        events.extend(lines(GOLDEN_MIXED));
+        events.extend(lines(CONTIGUOUS));
+        return Ok(events);
+    }
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|error| format!("cannot read {}: {error}", file.display()))?;
+        events.extend(lines(&text).into_iter().filter(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .is_ok_and(|value| value["kind"].is_string())
+        }));
+    }
+    if events.is_empty() {
+        return Err("no Jetstream events (JSON with a kind) in the given files".to_owned());
+    }
+    Ok(events)
+}
