@@ -17,7 +17,8 @@ Runs the pipeline offline on this machine:
   4. runs twitter-producer KEYWORD (default: tokio) into the stack's Kinesis stream,
   5. drives the consumer over the stream with the local driver (moto stores the Lambda function
      but cannot run it) into the stack's DynamoDB table,
-  6. prints what the table now holds.
+  6. prints what the table now holds with twitter-query: the newest posts for KEYWORD and
+     its counts by language.
 Stops everything it started on exit, Ctrl-C included. The first run builds in release mode
 for the Lambda zip, which takes several minutes.
 USAGE
@@ -44,8 +45,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== building the producer, the local X server and the consumer's local driver" >&2
-cargo build --quiet -p twitter-producer -p testkit -p twitter-consumer
+echo "== building the producer, the local X server, the consumer's local driver and twitter-query" >&2
+cargo build --quiet -p twitter-producer -p testkit -p twitter-consumer -p twitter-query
 
 echo "== starting moto (AWS on loopback)" >&2
 start_moto "$workdir/moto.log"
@@ -81,5 +82,7 @@ print(f"   {s['records']} records in {s['invocations']} invocations: "
       f"{s['postsWritten']} posts written, {s['poisonRecords']} poison")
 PY
 
-echo "== what the EventData table holds" >&2
-python3 scripts/show_table.py "$TableName" "$keyword"
+echo "== what the EventData table holds: twitter-query latest $keyword --count 5" >&2
+TABLE_NAME="$TableName" target/debug/twitter-query latest "$keyword" --count 5
+echo "== twitter-query stats $keyword --by lang" >&2
+TABLE_NAME="$TableName" target/debug/twitter-query stats "$keyword" --by lang

@@ -28,6 +28,22 @@ ensure_python_tools() {
   fi
 }
 
+# Chromium, for the report's headless screenshot test: installed with apt-get when missing and
+# possible (Debian/Ubuntu, as root: CI). Measured here: about 25 s, 155 MB of packages. A failed
+# install only warns here; scripts/test.sh sets REQUIRE_CHROMIUM=1, so that test then fails.
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+    echo "installing chromium (apt-get install -y chromium)" >&2
+    if apt-get update -qq >/dev/null 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then
+      hash -r
+      return 0
+    fi
+  fi
+  echo "warning: chromium is not installed (apt-get install chromium): the report screenshot test needs it" >&2
+}
+
 # A free TCP port on loopback.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

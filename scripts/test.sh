@@ -9,7 +9,8 @@ case "${1:-}" in
     cat <<USAGE
 Usage: scripts/test.sh
 
-Installs moto[server], cfn-lint and the AWS CLI with pip when missing, then runs:
+Installs moto[server], cfn-lint and the AWS CLI with pip when missing, and chromium with
+apt-get (for the report's screenshot test), then runs:
   cfn-lint cloudformation/template.yaml
   python3 scripts/check_template.py             (no wildcard IAM action, no secret in outputs)
   python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
@@ -26,6 +27,10 @@ esac
 need cargo "install Rust from https://rustup.rs"
 ensure_python_tools
 ensure_aws_cli
+ensure_chromium
+# On a machine where chromium could not be installed the screenshot test fails instead of
+# skipping; REQUIRE_CHROMIUM=0 scripts/test.sh runs without it.
+export REQUIRE_CHROMIUM="${REQUIRE_CHROMIUM:-1}"
 cd "$REPO_ROOT"
 
 echo "== cfn-lint" >&2

@@ -277,7 +277,7 @@ class Deployed(unittest.TestCase):
         self.assertEqual(
             {sid: (action_set(st), st["Resource"]) for sid, st in s.items()},
             {
-                "ReadTable": ({"dynamodb:DescribeTable", "dynamodb:Query", "dynamodb:BatchGetItem"}, table_arn),
+                "ReadTable": ({"dynamodb:Query", "dynamodb:BatchGetItem"}, table_arn),
                 "ReadKeywordIndex": ({"dynamodb:Query", "dynamodb:Scan"}, f"{table_arn}/index/ByKeyword"),
             },
         )

@@ -179,7 +179,7 @@ class Iam(unittest.TestCase):
     def test_query_policy_reads_only_the_table_and_its_index(self):
         s = {st["Sid"]: st for st in props("QueryPolicy")["PolicyDocument"]["Statement"]}
         self.assertEqual(set(s), {"ReadTable", "ReadKeywordIndex"})
-        self.assertEqual(actions(s["ReadTable"]), {"dynamodb:DescribeTable", "dynamodb:Query", "dynamodb:BatchGetItem"})
+        self.assertEqual(actions(s["ReadTable"]), {"dynamodb:Query", "dynamodb:BatchGetItem"})
         self.assertEqual(s["ReadTable"]["Resource"], {"Fn::GetAtt": ["EventDataTable", "Arn"]})
         self.assertEqual(actions(s["ReadKeywordIndex"]), {"dynamodb:Query", "dynamodb:Scan"})
         # The index in the ARN is the one the table defines.

@@ -1,0 +1,171 @@
+//! The crate's one error type, and the exit code each kind of failure maps to.
+
+use std::error::Error as StdError;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Exit code for bad usage or bad input: the user can fix it by changing what they typed or set.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code for a failure at run time: AWS refused or could not be reached, a file not written.
+pub const EXIT_FAILURE: u8 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("TABLE_NAME is not set (the name of the EventData table to read)")]
+    MissingTableName,
+
+    #[error("table {0} does not exist")]
+    TableNotFound(String),
+
+    #[error("table {0} has no posts yet")]
+    EmptyTable(String),
+
+    #[error(
+        "no posts stored under keyword \"{0}\" (twitter-query keywords lists the ones that have data)"
+    )]
+    UnknownKeyword(String),
+
+    #[error("no post with id \"{id}\" in table {table}")]
+    UnknownPost { id: String, table: String },
+
+    /// A time given on the command line that cannot be read, or a window that ends before it starts.
+    #[error("{0}")]
+    Window(#[from] crate::window::WindowError),
+
+    /// Options that do not go together, or a value out of range.
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("dynamodb {operation} failed{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Aws {
+        operation: &'static str,
+        /// The service's error code (`ProvisionedThroughputExceededException`, ...), when it sent one.
+        code: Option<String>,
+        message: String,
+        #[source]
+        source: BoxError,
+    },
+
+    #[error("dynamodb {operation} left {keys} keys unprocessed after {attempts} attempts")]
+    Unprocessed {
+        operation: &'static str,
+        keys: usize,
+        attempts: u32,
+    },
+
+    #[error("cannot read the payload of post {id}: {source}")]
+    Payload {
+        id: String,
+        #[source]
+        source: Box<twitter_consumer::ConsumerError>,
+    },
+
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+}
+
+impl QueryError {
+    /// Maps an SDK error, naming the missing table when that is what DynamoDB said.
+    pub fn from_sdk<E, R>(operation: &'static str, table: &str, error: SdkError<E, R>) -> QueryError
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let code = error.code().map(str::to_owned);
+        if code.as_deref() == Some("ResourceNotFoundException") {
+            return QueryError::TableNotFound(table.to_owned());
+        }
+        // The SDK's own Display says only "service error" or "dispatch failure"; the context
+        // chain says what actually went wrong (connection refused, expired token, ...).
+        let message = error
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
+        QueryError::Aws {
+            operation,
+            code,
+            message,
+            source: Box::new(error),
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            QueryError::MissingTableName
+            | QueryError::TableNotFound(_)
+            | QueryError::EmptyTable(_)
+            | QueryError::UnknownKeyword(_)
+            | QueryError::UnknownPost { .. }
+            | QueryError::Window(_)
+            | QueryError::Usage(_) => EXIT_USAGE,
+            QueryError::Aws { .. }
+            | QueryError::Unprocessed { .. }
+            | QueryError::Payload { .. }
+            | QueryError::WriteFile { .. }
+            | QueryError::Output(_) => EXIT_FAILURE,
+        }
+    }
+
+    /// The reader of our output went away (`twitter-query ... | head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, QueryError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<csv::Error> for QueryError {
+    fn from(error: csv::Error) -> Self {
+        match error.into_kind() {
+            csv::ErrorKind::Io(io) => QueryError::Output(io),
+            other => QueryError::Output(std::io::Error::other(format!("{other:?}"))),
+        }
+    }
+}
+
+impl From<serde_json::Error> for QueryError {
+    fn from(error: serde_json::Error) -> Self {
+        QueryError::Output(std::io::Error::from(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_input_exits_2_and_runtime_failures_exit_1() {
+        assert_eq!(QueryError::MissingTableName.exit_code(), 2);
+        assert_eq!(QueryError::TableNotFound("t".into()).exit_code(), 2);
+        assert_eq!(QueryError::UnknownKeyword("k".into()).exit_code(), 2);
+        let io = std::io::Error::other("disk full");
+        assert_eq!(QueryError::Output(io).exit_code(), 1);
+    }
+
+    #[test]
+    fn messages_are_one_line_and_name_the_thing() {
+        let e = QueryError::UnknownKeyword("rust lang".into());
+        assert_eq!(
+            e.to_string(),
+            "no posts stored under keyword \"rust lang\" (twitter-query keywords lists the ones that have data)"
+        );
+        assert_eq!(
+            QueryError::TableNotFound("EventData".into()).to_string(),
+            "table EventData does not exist"
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised() {
+        let e = QueryError::Output(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(e.is_broken_pipe());
+        assert!(!QueryError::EmptyTable("t".into()).is_broken_pipe());
+    }
+}

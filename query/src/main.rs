@@ -1,0 +1,39 @@
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use twitter_query::cli::Cli;
+use twitter_query::render::Terminal;
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits 2.
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(twitter_query::error::EXIT_FAILURE);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut err = std::io::stderr();
+    let result = runtime.block_on(twitter_query::run(
+        cli,
+        Terminal::detect(),
+        &mut out,
+        &mut err,
+    ));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // `twitter-query ... | head`: the reader has all it wanted.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! Drawing for the terminal, pure: tables, bars, sparklines, text cut to a width, colour.
+//!
+//! Post text comes from strangers: before it reaches a terminal every control character is
+//! removed (an escape sequence in a post must not drive the reader's terminal), and it is cut by
+//! display width (wide CJK and emoji count two columns) on character boundaries, never inside a
+//! UTF-8 sequence.
+
+use std::borrow::Cow;
+use std::ffi::OsStr;
+
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Width used when neither the terminal nor `COLUMNS` says.
+pub const DEFAULT_WIDTH: usize = 100;
+/// Narrower than this and nothing useful fits; cut as if it were this wide.
+const MIN_WIDTH: usize = 40;
+
+/// How stdout looks: how wide, and whether it takes colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    pub width: usize,
+    pub color: bool,
+}
+
+impl Terminal {
+    /// Plain output of the default width (files, pipes, tests).
+    pub const PLAIN: Terminal = Terminal {
+        width: DEFAULT_WIDTH,
+        color: false,
+    };
+
+    /// From what is known about stdout: the terminal's own width if it is one, else `COLUMNS`,
+    /// else [`DEFAULT_WIDTH`]; colour only on a terminal and only if `NO_COLOR` is unset or empty
+    /// (<https://no-color.org>).
+    pub fn new(
+        is_terminal: bool,
+        terminal_width: Option<u16>,
+        columns: Option<&OsStr>,
+        no_color: Option<&OsStr>,
+    ) -> Terminal {
+        let width = terminal_width
+            .map(usize::from)
+            .filter(|w| *w > 0)
+            .or_else(|| {
+                columns
+                    .and_then(OsStr::to_str)
+                    .and_then(|c| c.trim().parse::<usize>().ok())
+                    .filter(|w| *w > 0)
+            })
+            .unwrap_or(DEFAULT_WIDTH)
+            .max(MIN_WIDTH);
+        let color = is_terminal && no_color.is_none_or(OsStr::is_empty);
+        Terminal { width, color }
+    }
+
+    /// For this process's stdout.
+    pub fn detect() -> Terminal {
+        use std::io::IsTerminal;
+        let stdout = std::io::stdout();
+        let is_terminal = stdout.is_terminal();
+        let size = if is_terminal {
+            terminal_size::terminal_size_of(&stdout).map(|(w, _)| w.0)
+        } else {
+            None
+        };
+        Terminal::new(
+            is_terminal,
+            size,
+            std::env::var_os("COLUMNS").as_deref(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    }
+
+    pub fn paint<'a>(&self, style: Style, text: &'a str) -> Cow<'a, str> {
+        if !self.color || text.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        Cow::Owned(format!("\x1b[{}m{text}\x1b[0m", style.code()))
+    }
+}
+
+/// The few styles the tool uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Bold,
+    Dim,
+    Accent,
+    Bar,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Bold => "1",
+            Style::Dim => "2",
+            Style::Accent => "36",
+            Style::Bar => "32",
+        }
+    }
+}
+
+/// Text for one line: every run of whitespace (line breaks included) becomes one space, control
+/// characters go.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.trim().chars() {
+        if c.is_whitespace() {
+            space = true;
+        } else if !c.is_control() {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text kept on several lines: control characters go, except line breaks and tabs (as spaces).
+pub fn safe_text(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\n' => Some('\n'),
+            '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Display columns `text` takes.
+pub fn width(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
+}
+
+/// `text` cut to at most `max` columns, ending in `…` when it was cut; never splits a character.
+pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
+    if width(text) <= max {
+        return Cow::Borrowed(text);
+    }
+    if max == 0 {
+        return Cow::Borrowed("");
+    }
+    let budget = max - 1; // the ellipsis takes one column
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > budget {
+            break;
+        }
+        used += w;
+        end = i + c.len_utf8();
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
+}
+
+/// `text` padded with spaces to `columns` display columns (left-aligned).
+pub fn pad(text: &str, columns: usize) -> String {
+    let w = width(text);
+    format!("{text}{}", " ".repeat(columns.saturating_sub(w)))
+}
+
+/// `text` right-aligned in `columns` display columns.
+pub fn pad_left(text: &str, columns: usize) -> String {
+    let w = width(text);
+    format!("{}{text}", " ".repeat(columns.saturating_sub(w)))
+}
+
+/// A horizontal bar `value / max` of `columns` columns, in eighths of a block.
+pub fn bar(value: u64, max: u64, columns: usize) -> String {
+    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    if max == 0 || columns == 0 {
+        return String::new();
+    }
+    let eighths = (u128::from(value) * (columns as u128) * 8 / u128::from(max)) as usize;
+    // Something is never drawn as nothing.
+    let eighths = if value > 0 { eighths.max(1) } else { 0 };
+    let mut out = "█".repeat(eighths / 8);
+    if eighths % 8 > 0 {
+        out.push(EIGHTHS[eighths % 8]);
+    }
+    out
+}
+
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A sparkline of `values`, one character per value; when there are more values than `columns`,
+/// each character shows the largest of the values it stands for (a peak is never averaged away).
+/// Returns the line and how many values each character stands for.
+pub fn sparkline(values: &[u64], columns: usize) -> (String, usize) {
+    if values.is_empty() || columns == 0 {
+        return (String::new(), 1);
+    }
+    let per = values.len().div_ceil(columns);
+    let grouped: Vec<u64> = values
+        .chunks(per)
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .collect();
+    let max = grouped.iter().copied().max().unwrap_or(0);
+    let line = grouped
+        .iter()
+        .map(|&v| {
+            if max == 0 || v == 0 {
+                SPARKS[0]
+            } else {
+                // 1..=max onto the eight levels, the lowest reserved for zero only when it fits.
+                let level = (u128::from(v) * 7).div_ceil(u128::from(max)) as usize;
+                SPARKS[level.min(7)]
+            }
+        })
+        .collect();
+    (line, per)
+}
+
+/// Column alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// Rows of cells as lines of aligned columns (two spaces apart); the last column is not padded,
+/// so a long one does not push trailing spaces.
+pub fn table(header: &[&str], align: &[Align], rows: &[Vec<String>]) -> Vec<String> {
+    let columns = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(columns) {
+            widths[i] = widths[i].max(width(cell));
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut parts = Vec::with_capacity(columns);
+        for (i, cell) in cells.iter().enumerate() {
+            let last = i + 1 == columns;
+            let a = align.get(i).copied().unwrap_or(Align::Left);
+            parts.push(match (a, last) {
+                (Align::Right, _) => pad_left(cell, widths[i]),
+                (Align::Left, true) => (*cell).to_owned(),
+                (Align::Left, false) => pad(cell, widths[i]),
+            });
+        }
+        parts.join("  ").trim_end().to_owned()
+    };
+    let mut out = vec![line(header.to_vec())];
+    for row in rows {
+        out.push(line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+/// A count with thousands separators: `12,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_comes_from_the_terminal_then_columns_then_default() {
+        let t = Terminal::new(true, Some(132), Some(OsStr::new("80")), None);
+        assert_eq!(
+            t,
+            Terminal {
+                width: 132,
+                color: true
+            }
+        );
+        let t = Terminal::new(false, None, Some(OsStr::new("80")), None);
+        assert_eq!(
+            t,
+            Terminal {
+                width: 80,
+                color: false
+            }
+        );
+        let t = Terminal::new(false, None, Some(OsStr::new("wide")), None);
+        assert_eq!(t.width, DEFAULT_WIDTH);
+        let t = Terminal::new(false, None, None, None);
+        assert_eq!(t.width, DEFAULT_WIDTH);
+        let t = Terminal::new(false, None, Some(OsStr::new("10")), None);
+        assert_eq!(t.width, MIN_WIDTH);
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        assert!(Terminal::new(true, None, None, None).color);
+        assert!(Terminal::new(true, None, None, Some(OsStr::new(""))).color);
+        assert!(!Terminal::new(true, None, None, Some(OsStr::new("1"))).color);
+        assert!(!Terminal::new(false, None, None, None).color);
+        let plain = Terminal::PLAIN;
+        assert_eq!(plain.paint(Style::Bold, "x"), "x");
+        let colour = Terminal {
+            width: 80,
+            color: true,
+        };
+        assert_eq!(colour.paint(Style::Bold, "x"), "\x1b[1mx\x1b[0m");
+    }
+
+    #[test]
+    fn truncation_counts_display_columns_and_never_splits_a_character() {
+        assert_eq!(truncate("hello", 5), "hello");
+        assert_eq!(truncate("hello world", 8), "hello w…");
+        // Two columns per CJK character: 4 columns hold one character and the ellipsis.
+        assert_eq!(truncate("日本語テキスト", 4), "日…");
+        assert_eq!(truncate("日本語テキスト", 5), "日本…");
+        // Emoji and accents: multi-byte, cut between characters.
+        let cut = truncate("🦀🦀🦀 crab", 5);
+        assert_eq!(cut, "🦀🦀…");
+        assert!(width(&cut) <= 5);
+        assert_eq!(truncate("ééééé", 3), "éé…");
+        assert_eq!(truncate("abc", 0), "");
+        for max in 0..20 {
+            let t = truncate("Ça 日本 🦀 x\u{301}yz", max);
+            assert!(width(&t) <= max, "{max}: {t}");
+        }
+    }
+
+    #[test]
+    fn one_line_collapses_whitespace_and_drops_control_characters() {
+        assert_eq!(one_line("  a\n\nb\tc \r\n d  "), "a b c d");
+        assert_eq!(one_line("red \x1b[31mtext\x1b[0m\x07"), "red [31mtext[0m");
+        assert_eq!(safe_text("a\x1b]0;title\x07\nb\tc"), "a]0;title\nb c");
+    }
+
+    #[test]
+    fn bars_scale_in_eighths_and_never_hide_a_nonzero_value() {
+        assert_eq!(bar(10, 10, 4), "████");
+        assert_eq!(bar(5, 10, 4), "██");
+        assert_eq!(bar(1, 16, 2), "▏");
+        assert_eq!(bar(1, 1_000_000, 10), "▏");
+        assert_eq!(bar(0, 10, 4), "");
+        assert_eq!(bar(3, 0, 4), "");
+        assert_eq!(bar(9, 16, 2), "█▏");
+    }
+
+    #[test]
+    fn sparkline_keeps_peaks_when_squeezed() {
+        let (line, per) = sparkline(&[0, 1, 2, 4, 8], 10);
+        assert_eq!((line.as_str(), per), ("▁▂▃▅█", 1));
+        let values: Vec<u64> = (0..100).map(|i| if i == 57 { 9 } else { 0 }).collect();
+        let (line, per) = sparkline(&values, 10);
+        assert_eq!(per, 10);
+        assert_eq!(line.chars().count(), 10);
+        assert_eq!(line.chars().nth(5), Some('█'));
+        assert_eq!(sparkline(&[0, 0], 5).0, "▁▁");
+        assert_eq!(sparkline(&[], 5).0, "");
+    }
+
+    #[test]
+    fn tables_align_by_display_width() {
+        let lines = table(
+            &["lang", "posts"],
+            &[Align::Left, Align::Right],
+            &[
+                vec!["日本".into(), "3".into()],
+                vec!["en".into(), "1,234".into()],
+            ],
+        );
+        assert_eq!(lines, ["lang  posts", "日本      3", "en    1,234"]);
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,407 @@
+//! The HTML report: one self-contained page (inline CSS, inline SVG charts, no script, nothing
+//! loaded from anywhere: a Content-Security-Policy says so to the browser too), readable offline.
+//! Every piece of text from the table is escaped; post links are plain anchors.
+
+use std::fmt::Write as _;
+
+use crate::aggregate::{Bucket, By, NONE, Series, Step};
+use crate::commands::{PostLine, human_time};
+use crate::render;
+
+/// One breakdown chart: the largest groups, and the rest summed.
+#[derive(Debug, Clone)]
+pub struct Breakdown {
+    pub title: &'static str,
+    pub by: By,
+    pub buckets: Vec<Bucket>,
+    pub other: Option<Bucket>,
+}
+
+/// Everything the page shows.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    pub keyword: String,
+    pub table: String,
+    /// The window in words (`all time`, `from ... to ...`).
+    pub window: String,
+    pub generated_at: String,
+    pub posts: u64,
+    pub series: Series,
+    pub breakdowns: Vec<Breakdown>,
+    /// Newest first.
+    pub latest: Vec<PostLine>,
+}
+
+/// Text safe inside an element or a quoted attribute.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = r#"
+:root { --fg: #1d2330; --muted: #667085; --bg: #ffffff; --panel: #f5f7fa; --bar: #3b82f6; --bar2: #94a3b8; --grid: #dde3ea; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e6e9ef; --muted: #98a2b3; --bg: #111418; --panel: #1a1f26; --bar: #60a5fa; --bar2: #64748b; --grid: #2a313b; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; padding: 24px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
+main { max-width: 1100px; margin: 0 auto; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 0 0 12px; }
+.sub { color: var(--muted); margin: 0 0 20px; }
+.cards { display: flex; gap: 12px; flex-wrap: wrap; margin-bottom: 20px; }
+.card { background: var(--panel); border-radius: 8px; padding: 12px 16px; min-width: 160px; }
+.card b { display: block; font-size: 22px; }
+.card span { color: var(--muted); font-size: 13px; }
+section { background: var(--panel); border-radius: 8px; padding: 16px; margin-bottom: 20px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr)); gap: 20px; }
+.grid section { margin-bottom: 0; }
+svg { display: block; width: 100%; height: auto; }
+svg text { fill: var(--muted); font-size: 12px; font-family: inherit; }
+svg .label { fill: var(--fg); }
+svg .bar { fill: var(--bar); }
+svg .other { fill: var(--bar2); }
+svg .gridline { stroke: var(--grid); stroke-width: 1; }
+.empty { color: var(--muted); }
+ol.posts { list-style: none; margin: 0; padding: 0; }
+ol.posts li { padding: 10px 0; border-top: 1px solid var(--grid); }
+ol.posts li:first-child { border-top: none; }
+.meta { color: var(--muted); font-size: 13px; }
+.meta .user { color: var(--fg); font-weight: 600; }
+.text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; }
+a { color: var(--bar); }
+footer { color: var(--muted); font-size: 12px; }
+"#;
+
+/// The whole page.
+pub fn render(data: &ReportData) -> String {
+    let keyword = escape(&data.keyword);
+    let mut html = String::with_capacity(64 * 1024);
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <title>{keyword}: posts report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
+         <h1>&ldquo;{keyword}&rdquo;</h1>\n<p class=\"sub\">{} &middot; table {} &middot; times in UTC</p>\n",
+        escape(&data.window),
+        escape(&data.table),
+    );
+
+    let step = data.series.step.name();
+    let peak = data
+        .series
+        .peak()
+        .map(|(t, n)| {
+            (
+                render::thousands(n),
+                format!("busiest {step}: {}", slot_label(data.series.step, t)),
+            )
+        })
+        .unwrap_or_else(|| ("0".to_owned(), format!("busiest {step}")));
+    let _ = write!(
+        html,
+        "<div class=\"cards\">\n\
+         <div class=\"card\" id=\"total\"><b>{}</b><span>posts</span></div>\n\
+         <div class=\"card\"><b>{}</b><span>{}</span></div>\n\
+         <div class=\"card\"><b>{:.2}</b><span>mean posts per {step}</span></div>\n\
+         </div>\n",
+        render::thousands(data.posts),
+        peak.0,
+        escape(&peak.1),
+        data.series.mean(),
+    );
+
+    let _ = write!(
+        html,
+        "<section id=\"rate\">\n<h2>Posts per {step}</h2>\n{}</section>\n",
+        time_chart(&data.series)
+    );
+
+    html.push_str("<div class=\"grid\">\n");
+    for b in &data.breakdowns {
+        let _ = write!(
+            html,
+            "<section class=\"breakdown\" id=\"by-{}\">\n<h2>{}</h2>\n{}</section>\n",
+            b.by.name(),
+            escape(b.title),
+            bar_chart(b)
+        );
+    }
+    html.push_str("</div>\n");
+
+    let _ = write!(
+        html,
+        "<section id=\"latest\">\n<h2>Latest posts</h2>\n{}</section>\n",
+        latest_posts(&data.latest)
+    );
+    let _ = write!(
+        html,
+        "<footer>Generated by twitter-query at {} from table {}.</footer>\n</main>\n</body>\n</html>\n",
+        escape(&data.generated_at),
+        escape(&data.table)
+    );
+    html
+}
+
+fn slot_label(step: Step, t: time::OffsetDateTime) -> String {
+    let full = crate::window::format_utc(t);
+    match step {
+        Step::Minute | Step::Hour => full[..16].replacen('T', " ", 1),
+        Step::Day => full[..10].to_owned(),
+    }
+}
+
+/// Vertical bars, one per slot, with a y grid and a few time labels. Each bar carries an SVG
+/// `<title>`: the browser shows it on hover, no script needed.
+fn time_chart(series: &Series) -> String {
+    const W: f64 = 1000.0;
+    const H: f64 = 240.0;
+    const LEFT: f64 = 48.0;
+    const RIGHT: f64 = 12.0;
+    const TOP: f64 = 12.0;
+    const BOTTOM: f64 = 28.0;
+    let n = series.counts.len();
+    if n == 0 {
+        return "<p class=\"empty\">The window holds no time.</p>\n".to_owned();
+    }
+    let max = series.counts.iter().copied().max().unwrap_or(0).max(1);
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let slot = plot_w / n as f64;
+    let gap = if slot > 4.0 { 1.0 } else { 0.0 };
+    let mut svg = format!(
+        "<svg class=\"chart time\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"posts per {}\">\n",
+        series.step.name()
+    );
+    for fraction in [0.0, 0.5, 1.0] {
+        let y = TOP + plot_h * (1.0 - fraction);
+        let value = (max as f64 * fraction).round();
+        let _ = writeln!(
+            svg,
+            "<line class=\"gridline\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{value}</text>",
+            W - RIGHT,
+            LEFT - 6.0,
+            y + 4.0
+        );
+    }
+    for (i, &count) in series.counts.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let h = plot_h * count as f64 / max as f64;
+        let x = LEFT + slot * i as f64;
+        let _ = writeln!(
+            svg,
+            "<rect class=\"bar\" x=\"{x:.2}\" y=\"{:.2}\" width=\"{:.2}\" height=\"{h:.2}\"><title>{}: {count} posts</title></rect>",
+            TOP + plot_h - h,
+            (slot - gap).max(0.5),
+            escape(&slot_label(series.step, series.slot_start(i)))
+        );
+    }
+    let ticks: Vec<usize> = if n == 1 {
+        vec![0]
+    } else {
+        let mut t = vec![0, n / 2, n - 1];
+        t.dedup();
+        t
+    };
+    for i in ticks {
+        let x = LEFT + slot * (i as f64 + 0.5);
+        let anchor = if i == 0 {
+            "start"
+        } else if i + 1 == n {
+            "end"
+        } else {
+            "middle"
+        };
+        let x = match anchor {
+            "start" => LEFT,
+            "end" => W - RIGHT,
+            _ => x,
+        };
+        let _ = writeln!(
+            svg,
+            "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+            H - 8.0,
+            escape(&slot_label(series.step, series.slot_start(i)))
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Horizontal bars, one per group, labelled, with the count at the end.
+fn bar_chart(b: &Breakdown) -> String {
+    const W: f64 = 520.0;
+    const ROW: f64 = 24.0;
+    const LABEL: f64 = 170.0;
+    const COUNT: f64 = 60.0;
+    let rows: Vec<(&Bucket, bool)> = b
+        .buckets
+        .iter()
+        .map(|x| (x, false))
+        .chain(b.other.iter().map(|x| (x, true)))
+        .collect();
+    if rows.is_empty() {
+        return "<p class=\"empty\">No posts.</p>\n".to_owned();
+    }
+    let max = rows.iter().map(|(x, _)| x.count).max().unwrap_or(0).max(1);
+    let h = ROW * rows.len() as f64 + 4.0;
+    let mut svg = format!(
+        "<svg class=\"chart bars\" viewBox=\"0 0 {W} {h}\" role=\"img\" aria-label=\"{}\">\n",
+        escape(b.title)
+    );
+    for (i, (bucket, other)) in rows.iter().enumerate() {
+        let y = ROW * i as f64 + 2.0;
+        let label = match b.by {
+            By::Hashtag if !other && bucket.key != NONE => format!("#{}", bucket.key),
+            By::Author if !other && bucket.key != NONE => format!("@{}", bucket.key),
+            _ => bucket.key.clone(),
+        };
+        let label = render::truncate(&render::one_line(&label), 26).into_owned();
+        let width = (W - LABEL - COUNT) * bucket.count as f64 / max as f64;
+        let class = if *other { "other" } else { "bar" };
+        let _ = writeln!(
+            svg,
+            "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
+             <rect class=\"{class}\" x=\"{LABEL}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\"><title>{}: {} posts</title></rect>\
+             <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            LABEL - 8.0,
+            y + 16.0,
+            escape(&label),
+            y + 3.0,
+            width.max(1.0),
+            ROW - 6.0,
+            escape(&label),
+            bucket.count,
+            LABEL + width.max(1.0) + 6.0,
+            y + 16.0,
+            render::thousands(bucket.count),
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn latest_posts(posts: &[PostLine]) -> String {
+    if posts.is_empty() {
+        return "<p class=\"empty\">No posts in this window.</p>\n".to_owned();
+    }
+    let mut html = String::from("<ol class=\"posts\">\n");
+    for p in posts {
+        let user = p.username.as_deref().unwrap_or("?");
+        let link = p
+            .link
+            .as_deref()
+            .map(|l| format!(" &middot; <a href=\"{}\">open</a>", escape(l)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            html,
+            "<li><div class=\"meta\"><span class=\"user\">@{}</span> &middot; <time datetime=\"{}\">{}</time>{link}</div>\
+             <div class=\"text\">{}</div></li>",
+            escape(user),
+            escape(&p.timestamp),
+            escape(&human_time(&p.timestamp)),
+            escape(p.text.as_deref().unwrap_or("")),
+        );
+    }
+    html.push_str("</ol>\n");
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn data() -> ReportData {
+        ReportData {
+            keyword: "<b>cats</b> & \"dogs\"".into(),
+            table: "T".into(),
+            window: "all time".into(),
+            generated_at: "2026-01-01T00:00:00Z".into(),
+            posts: 3,
+            series: Series {
+                start: datetime!(2026-01-01 00:00 UTC),
+                step: Step::Hour,
+                counts: vec![1, 0, 2],
+            },
+            breakdowns: vec![Breakdown {
+                title: "Hashtags",
+                by: By::Hashtag,
+                buckets: vec![Bucket {
+                    key: "<script>alert(1)</script>".into(),
+                    count: 2,
+                }],
+                other: Some(Bucket {
+                    key: "3 others".into(),
+                    count: 1,
+                }),
+            }],
+            latest: vec![PostLine {
+                id: "1".into(),
+                timestamp: "2026-01-01T02:00:00.000Z".into(),
+                username: Some("u\"ser".into()),
+                text: Some("<img src=x onerror=alert(1)> & more\x1b[31m".into()),
+                link: Some("https://x.com/i/web/status/1".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn escape_covers_markup_and_quotes() {
+        assert_eq!(
+            escape("<a href='x'>\"&\"</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;"
+        );
+        assert_eq!(escape("a\x1bb\nc"), "ab\nc");
+    }
+
+    #[test]
+    fn text_from_the_table_never_becomes_markup() {
+        let html = render(&data());
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("<img"));
+        assert!(!html.contains("<b>cats"));
+        assert!(html.contains("&lt;b&gt;cats&lt;/b&gt; &amp; &quot;dogs&quot;"));
+        assert!(html.contains("#&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("@u&quot;ser"));
+        assert!(!html.contains('\x1b'));
+    }
+
+    #[test]
+    fn the_page_loads_nothing_from_anywhere() {
+        let html = render(&data());
+        for needle in [
+            "src=\"", "<link", "url(", "@import", "<script", "<iframe", "<object",
+        ] {
+            assert!(!html.contains(needle), "{needle}");
+        }
+        // The only http(s) reference is the post's own link, as an anchor.
+        assert_eq!(html.matches("://").count(), 1);
+        assert!(html.contains("<a href=\"https://x.com/i/web/status/1\">"));
+    }
+
+    #[test]
+    fn charts_have_a_bar_per_nonzero_slot_and_group() {
+        let html = render(&data());
+        let time = &html[html.find("class=\"chart time\"").unwrap()..];
+        let time = &time[..time.find("</svg>").unwrap()];
+        assert_eq!(time.matches("<rect class=\"bar\"").count(), 2);
+        assert!(time.contains("2026-01-01 02:00: 2 posts"));
+        assert!(html.contains("<rect class=\"other\""));
+    }
+}

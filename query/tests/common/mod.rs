@@ -1,0 +1,409 @@
+//! Shared helpers for the query tool's integration tests: a moto table seeded through the
+//! consumer's own item builder, a corpus made from the X stream fixtures with known times, and
+//! the expected values worked out from the raw JSON (never from the code under test).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::process::Output;
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use serde_json::Value;
+use testkit::moto::{Moto, unique_name};
+use time::format_description::well_known::Rfc3339;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use twitter_consumer::item::{ItemOptions, build_items};
+use twitter_record::{Header, Source};
+
+/// One complete post line of the X stream fixtures.
+#[derive(Debug, Clone)]
+pub struct FixturePost {
+    pub id: String,
+    pub keywords: Vec<String>,
+    pub line: String,
+}
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/x-stream")
+}
+
+/// Every complete post line of the X stream fixtures, in file order.
+pub fn fixture_posts() -> Vec<FixturePost> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    let mut posts = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in text.split('\n') {
+            let line = line.trim_end_matches('\r');
+            let Ok(value) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let Some(id) = value.pointer("/data/id").and_then(Value::as_str) else {
+                continue;
+            };
+            let keywords = value["matching_rules"]
+                .as_array()
+                .map(|rules| {
+                    rules
+                        .iter()
+                        .filter_map(|r| r["tag"].as_str())
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            posts.push(FixturePost {
+                id: id.to_owned(),
+                keywords,
+                line: line.to_owned(),
+            });
+        }
+    }
+    assert!(posts.len() > 50, "fixture corpus: {} posts", posts.len());
+    posts
+}
+
+/// One post of a test corpus: a fixture line under a new id and creation time, and the keywords
+/// a producer would have given it.
+#[derive(Debug, Clone)]
+pub struct CorpusPost {
+    pub id: String,
+    pub created_at: OffsetDateTime,
+    pub keywords: Vec<String>,
+    pub line: String,
+}
+
+impl CorpusPost {
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.line).unwrap()
+    }
+
+    /// The stored timestamp, written here independently of the consumer's formatter.
+    pub fn timestamp(&self) -> String {
+        let t = self.created_at;
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            t.month() as u8,
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+
+    pub fn text(&self) -> Option<String> {
+        let v = self.value();
+        v.pointer("/data/note_tweet/text")
+            .or_else(|| v.pointer("/data/text"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    pub fn lang(&self) -> Option<String> {
+        self.value()
+            .pointer("/data/lang")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    pub fn username(&self) -> Option<String> {
+        let v = self.value();
+        let author = v.pointer("/data/author_id")?.clone();
+        v["includes"]["users"]
+            .as_array()?
+            .iter()
+            .find(|u| u["id"] == author)
+            .and_then(|u| u["username"].as_str())
+            .map(str::to_owned)
+    }
+
+    pub fn country(&self) -> Option<String> {
+        let v = self.value();
+        let place = v.pointer("/data/geo/place_id")?.clone();
+        v["includes"]["places"]
+            .as_array()?
+            .iter()
+            .find(|p| p["id"] == place)
+            .and_then(|p| p["country"].as_str())
+            .map(str::to_owned)
+    }
+
+    /// Hashtags as X sent them (of the long form when the post has one), without the #.
+    pub fn hashtags(&self) -> Vec<String> {
+        let v = self.value();
+        let data = &v["data"];
+        let entities = if data.pointer("/note_tweet/text").is_some()
+            && data.pointer("/note_tweet/entities").is_some()
+        {
+            &data["note_tweet"]["entities"]
+        } else {
+            &data["entities"]
+        };
+        entities["hashtags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["tag"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    pub fn record(&self) -> Vec<u8> {
+        let keywords: Vec<&str> = self.keywords.iter().map(String::as_str).collect();
+        twitter_record::encode(
+            &Header {
+                source: Source::X,
+                id: &self.id,
+                keywords: &keywords,
+                received_at: datetime!(2026-02-01 00:00:00.000 UTC),
+            },
+            &self.line,
+        )
+    }
+}
+
+/// A fixture line with another post id and creation time (everything else as X sent it).
+pub fn variant(line: &str, id: &str, created_at: OffsetDateTime) -> String {
+    let mut v: Value = serde_json::from_str(line).unwrap();
+    v["data"]["id"] = Value::String(id.to_owned());
+    v["data"]["created_at"] = Value::String(created_at.format(&Rfc3339).unwrap());
+    serde_json::to_string(&v).unwrap()
+}
+
+/// The first post of the standard corpus.
+pub const CORPUS_START: OffsetDateTime = datetime!(2026-01-01 20:00:00 UTC);
+/// Posts in the standard corpus.
+pub const CORPUS_SIZE: usize = 150;
+
+/// The standard corpus: [`CORPUS_SIZE`] posts made from the fixture lines in turn, 7 min 13.037 s
+/// apart from 2026-01-01 20:00 UTC (so they cross midnight and many hours), every one under
+/// `alpha`, every third also under `beta`, and each under its fixture line's own rule tags.
+pub fn corpus() -> Vec<CorpusPost> {
+    let fixtures = fixture_posts();
+    (0..CORPUS_SIZE)
+        .map(|i| {
+            let f = &fixtures[i % fixtures.len()];
+            let created_at =
+                CORPUS_START + Duration::milliseconds(433_037 * i64::try_from(i).unwrap());
+            let id = (1_900_000_000_000_000_000u64 + i as u64).to_string();
+            let mut keywords = vec!["alpha".to_owned()];
+            if i % 3 == 0 {
+                keywords.push("beta".to_owned());
+            }
+            keywords.extend(f.keywords.iter().cloned());
+            CorpusPost {
+                line: variant(&f.line, &id, created_at),
+                id,
+                created_at,
+                keywords,
+            }
+        })
+        .collect()
+}
+
+/// The posts stored under `keyword`.
+pub fn under<'a>(corpus: &'a [CorpusPost], keyword: &str) -> Vec<&'a CorpusPost> {
+    corpus
+        .iter()
+        .filter(|p| p.keywords.iter().any(|k| k == keyword))
+        .collect()
+}
+
+/// Every keyword of a corpus with its post count and first and last timestamp.
+pub fn keyword_summary(corpus: &[CorpusPost]) -> BTreeMap<String, (u64, String, String)> {
+    let mut out: BTreeMap<String, (u64, String, String)> = BTreeMap::new();
+    for p in corpus {
+        let unique: BTreeSet<&String> = p.keywords.iter().collect();
+        for k in unique {
+            let ts = p.timestamp();
+            let e = out.entry(k.clone()).or_insert((0, ts.clone(), ts.clone()));
+            e.0 += 1;
+            if ts < e.1 {
+                e.1 = ts.clone();
+            }
+            if ts > e.2 {
+                e.2 = ts;
+            }
+        }
+    }
+    out
+}
+
+/// A moto server with an EventData table created from the consumer's schema.
+pub struct Env {
+    pub moto: Moto,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let moto = Moto::start().await.expect("moto");
+        let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+        let table = unique_name("events");
+        twitter_consumer::schema::create_table(&dynamodb, &table)
+            .await
+            .expect("table");
+        Env {
+            moto,
+            dynamodb,
+            table,
+        }
+    }
+
+    /// A second, empty table on the same server.
+    pub async fn empty_table(&self) -> String {
+        let table = unique_name("empty");
+        twitter_consumer::schema::create_table(&self.dynamodb, &table)
+            .await
+            .expect("table");
+        table
+    }
+
+    /// Stores the posts exactly as the consumer would: its item builder on producer records,
+    /// then BatchWriteItem.
+    pub async fn seed(&self, posts: &[CorpusPost]) {
+        let mut items = Vec::new();
+        for p in posts {
+            let built = build_items(&p.record(), ItemOptions::default()).expect("items");
+            items.extend(built);
+        }
+        for chunk in items.chunks(25) {
+            let requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.attributes.clone()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            let out = self
+                .dynamodb
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .expect("batch write");
+            assert!(
+                out.unprocessed_items().is_none_or(HashMap::is_empty),
+                "moto left items unprocessed"
+            );
+        }
+    }
+
+    /// Runs the real `twitter-query` binary against this table.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_on(&self.table, args)
+    }
+
+    pub fn run_on(&self, table: &str, args: &[&str]) -> Run {
+        let mut command = query_command(args);
+        command.envs(self.moto.env()).env("TABLE_NAME", table);
+        Run::from(command.output().expect("run twitter-query"))
+    }
+}
+
+/// The binary with a clean, predictable environment (no colour, 100 columns, no AWS settings
+/// from the machine).
+pub fn query_command(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_twitter-query"));
+    command.args(args);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("AWS_") || key == "TABLE_NAME" || key == "NO_COLOR" {
+            command.env_remove(key);
+        }
+    }
+    command.env("COLUMNS", "100");
+    command
+}
+
+/// What a run printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code(),
+            stdout: output.stdout,
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
+impl Run {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.stdout.clone()).unwrap()
+    }
+
+    /// Succeeded; panics with what it printed otherwise.
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "stderr: {}\nstdout: {}",
+            self.stderr,
+            String::from_utf8_lossy(&self.stdout)
+        );
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.stdout)))
+    }
+
+    /// CSV rows as maps from header to value.
+    pub fn csv(&self) -> Vec<BTreeMap<String, String>> {
+        let mut reader = csv::Reader::from_reader(self.stdout.as_slice());
+        let headers = reader.headers().unwrap().clone();
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                headers
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The `--consumed-capacity` line's request count for one operation.
+    pub fn requests(&self, operation: &str) -> u64 {
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("read capacity: "))
+            .unwrap_or_else(|| panic!("no capacity line in {:?}", self.stderr));
+        let part = line
+            .split("; ")
+            .find(|p| p.starts_with(&format!("{operation}: ")))
+            .unwrap_or_else(|| panic!("no {operation} in {line:?}"));
+        part[operation.len() + 2..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
