@@ -304,6 +304,11 @@ impl Store {
         op.scanned += u64::try_from(scanned).unwrap_or_default();
     }
 
+    fn record_page(&self, operation: &'static str, page: &impl ReadPage) {
+        let capacity: Vec<&ConsumedCapacity> = page.capacity().into_iter().collect();
+        self.record(operation, &capacity, page.items(), page.scanned());
+    }
+
     fn limit(&self, remaining: Option<usize>) -> Option<i32> {
         let remaining = remaining.map(|r| i32::try_from(r).unwrap_or(i32::MAX));
         match (self.page_size, remaining) {
@@ -370,12 +375,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| QueryError::from_sdk("Query", &self.table, e))?;
-        self.record(
-            "Query",
-            &page.consumed_capacity().into_iter().collect::<Vec<_>>(),
-            page.count(),
-            page.scanned_count(),
-        );
+        self.record_page("Query", &page);
         let entries = page
             .items
             .unwrap_or_default()
@@ -472,12 +472,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| QueryError::from_sdk("Query", &self.table, e))?;
-        self.record(
-            "Query",
-            &page.consumed_capacity().into_iter().collect::<Vec<_>>(),
-            page.count(),
-            page.scanned_count(),
-        );
+        self.record_page("Query", &page);
         Ok(page.count() > 0)
     }
 
@@ -496,12 +491,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| QueryError::from_sdk("Scan", &self.table, e))?;
-        self.record(
-            "Scan",
-            &page.consumed_capacity().into_iter().collect::<Vec<_>>(),
-            page.count(),
-            page.scanned_count(),
-        );
+        self.record_page("Scan", &page);
         // A page can come back empty with a LastEvaluatedKey (nothing read yet in that range).
         Ok(page.count() > 0 || page.last_evaluated_key().is_some())
     }
@@ -645,12 +635,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| QueryError::from_sdk("Query", &self.table, e))?;
-            self.record(
-                "Query",
-                &page.consumed_capacity().into_iter().collect::<Vec<_>>(),
-                page.count(),
-                page.scanned_count(),
-            );
+            self.record_page("Query", &page);
             start = page.last_evaluated_key;
             items.extend(page.items.unwrap_or_default());
             if start.is_none() {
@@ -710,12 +695,7 @@ impl Store {
                         .send()
                         .await
                         .map_err(|e| QueryError::from_sdk("Scan", &self.table, e))?;
-                    self.record(
-                        "Scan",
-                        &page.consumed_capacity().into_iter().collect::<Vec<_>>(),
-                        page.count(),
-                        page.scanned_count(),
-                    );
+                    self.record_page("Scan", &page);
                     start = page.last_evaluated_key;
                     for item in page.items.unwrap_or_default() {
                         fold(&mut acc, entry_from_item(item));
@@ -727,6 +707,38 @@ impl Store {
             }
         });
         futures::future::try_join_all(segments).await
+    }
+}
+
+/// What [`Store::record_page`] reads from a Query or a Scan page (the SDK gives the two output
+/// types no common trait).
+trait ReadPage {
+    fn capacity(&self) -> Option<&ConsumedCapacity>;
+    fn items(&self) -> i32;
+    fn scanned(&self) -> i32;
+}
+
+impl ReadPage for aws_sdk_dynamodb::operation::query::QueryOutput {
+    fn capacity(&self) -> Option<&ConsumedCapacity> {
+        self.consumed_capacity()
+    }
+    fn items(&self) -> i32 {
+        self.count()
+    }
+    fn scanned(&self) -> i32 {
+        self.scanned_count()
+    }
+}
+
+impl ReadPage for aws_sdk_dynamodb::operation::scan::ScanOutput {
+    fn capacity(&self) -> Option<&ConsumedCapacity> {
+        self.consumed_capacity()
+    }
+    fn items(&self) -> i32 {
+        self.count()
+    }
+    fn scanned(&self) -> i32 {
+        self.scanned_count()
     }
 }
 

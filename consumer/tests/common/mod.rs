@@ -3,7 +3,6 @@
 
 pub mod runtime_api;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,61 +20,13 @@ use twitter_record::{Header, Source};
 
 pub const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/tweets";
 
-/// One post line from the X stream fixtures, with what a producer would derive from it.
-#[derive(Debug, Clone)]
-pub struct FixturePost {
-    pub id: String,
-    pub keywords: Vec<String>,
-    pub line: String,
-}
+pub use testkit::fixtures::FixturePost;
 
-fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/x-stream")
-}
-
-/// Every complete post line in the X stream fixtures (system messages and the truncated line are
-/// left out: the producer never writes them).
+/// Every complete post line of the X stream fixtures (the producer never writes system messages
+/// or the truncated line).
 pub fn fixture_posts() -> Vec<FixturePost> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
-        .expect("fixtures dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    let mut posts = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("fixture");
-        for line in text.split('\n') {
-            let line = line.trim_end_matches('\r');
-            let Ok(value) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            let Some(id) = value.pointer("/data/id").and_then(Value::as_str) else {
-                continue;
-            };
-            let keywords = value["matching_rules"]
-                .as_array()
-                .map(|rules| {
-                    rules
-                        .iter()
-                        .filter_map(|r| r["tag"].as_str())
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            posts.push(FixturePost {
-                id: id.to_owned(),
-                keywords,
-                line: line.to_owned(),
-            });
-        }
-    }
-    assert!(
-        posts.len() > 50,
-        "expected the fixture corpus, found {} posts",
-        posts.len()
-    );
+    let posts = testkit::fixtures::x_posts().expect("the X stream fixtures");
+    assert!(posts.len() > 50, "fixture corpus: {} posts", posts.len());
     posts
 }
 

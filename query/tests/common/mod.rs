@@ -4,7 +4,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::process::Output;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
@@ -16,56 +15,12 @@ use time::{Duration, OffsetDateTime};
 use twitter_consumer::item::{ItemOptions, build_items};
 use twitter_record::{Header, Source};
 
-/// One complete post line of the X stream fixtures.
-#[derive(Debug, Clone)]
-pub struct FixturePost {
-    pub id: String,
-    pub keywords: Vec<String>,
-    pub line: String,
-}
+pub use testkit::fixtures::FixturePost;
 
-fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/x-stream")
-}
-
-/// Every complete post line of the X stream fixtures, in file order.
+/// Every complete post line of the X stream fixtures (the producer never writes system messages
+/// or the truncated line).
 pub fn fixture_posts() -> Vec<FixturePost> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    let mut posts = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for line in text.split('\n') {
-            let line = line.trim_end_matches('\r');
-            let Ok(value) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            let Some(id) = value.pointer("/data/id").and_then(Value::as_str) else {
-                continue;
-            };
-            let keywords = value["matching_rules"]
-                .as_array()
-                .map(|rules| {
-                    rules
-                        .iter()
-                        .filter_map(|r| r["tag"].as_str())
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            posts.push(FixturePost {
-                id: id.to_owned(),
-                keywords,
-                line: line.to_owned(),
-            });
-        }
-    }
+    let posts = testkit::fixtures::x_posts().expect("the X stream fixtures");
     assert!(posts.len() > 50, "fixture corpus: {} posts", posts.len());
     posts
 }
