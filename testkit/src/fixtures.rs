@@ -70,9 +70,21 @@ mod tests {
     fn every_x_fixture_post_is_read_with_its_rule_tags() {
         let posts = x_posts().unwrap();
         assert!(posts.len() > 50, "found {} posts", posts.len());
-        assert!(posts.iter().all(|p| !p.line.ends_with('\r') && p.line.contains(&p.id)));
+        assert!(
+            posts
+                .iter()
+                .all(|p| !p.line.ends_with('\r') && p.line.contains(&p.id))
+        );
         // Tags as X sent them, phrases included; empty tags are not keywords.
-        assert!(posts.iter().any(|p| p.keywords.iter().any(|k| k == "cats with images")));
-        assert!(posts.iter().all(|p| p.keywords.iter().all(|k| !k.is_empty())));
+        assert!(
+            posts
+                .iter()
+                .any(|p| p.keywords.iter().any(|k| k == "cats with images"))
+        );
+        assert!(
+            posts
+                .iter()
+                .all(|p| p.keywords.iter().all(|k| !k.is_empty()))
+        );
     }
 }
