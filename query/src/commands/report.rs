@@ -35,6 +35,27 @@ fn parse_stored(t: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(t, &Rfc3339).ok()
 }
 
+/// The time chart's span: the window's sides where given. An open end is now when the window
+/// has a start (`--since 24h`: the quiet minutes up to now are part of the answer), else the last
+/// post, so an all-time report of last year's posts is not squeezed against eleven empty months.
+/// An open start is the first post.
+fn chart_span(
+    window: &window::Window,
+    first: Option<OffsetDateTime>,
+    last: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> (OffsetDateTime, OffsetDateTime) {
+    let since = window.since.or(first).unwrap_or(now);
+    // The window is half-open: the last post's own millisecond is inside it.
+    let after_last = last.map(|l| l + Duration::milliseconds(1));
+    let until = match (window.until, window.since) {
+        (Some(until), _) => until,
+        (None, Some(_)) => after_last.map_or(now, |l| l.max(now)),
+        (None, None) => after_last.unwrap_or(now),
+    };
+    (since, until.max(since))
+}
+
 pub(super) async fn report(
     ctx: &Context<'_>,
     keyword: &str,
@@ -62,7 +83,6 @@ pub(super) async fn report(
         .collect();
     let latest = with_messages(ctx.store, keyword, latest).await?;
 
-    // The chart spans the window; an open side ends at the first post, or now.
     let first = entries
         .first()
         .and_then(|e| e.timestamp.as_deref())
@@ -71,14 +91,7 @@ pub(super) async fn report(
         .last()
         .and_then(|e| e.timestamp.as_deref())
         .and_then(parse_stored);
-    let since = window.since.or(first).unwrap_or(ctx.now);
-    let until = window
-        .until
-        .unwrap_or_else(|| match last {
-            Some(l) if l >= ctx.now => l + Duration::milliseconds(1),
-            _ => ctx.now,
-        })
-        .max(since);
+    let (since, until) = chart_span(&window, first, last, ctx.now);
     let step = Step::fitting(since, until, REPORT_MAX_SLOTS);
     let series = Series::count(
         entries.iter().filter_map(|e| e.timestamp.as_deref()),
@@ -143,5 +156,47 @@ pub(super) async fn report(
                 render::thousands(summary.bytes)
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn window(since: Option<OffsetDateTime>, until: Option<OffsetDateTime>) -> window::Window {
+        window::Window { since, until }
+    }
+
+    #[test]
+    fn an_all_time_chart_spans_the_posts_not_up_to_now() {
+        let (first, last) = (
+            datetime!(2026-01-06 00:00 UTC),
+            datetime!(2026-01-07 23:54 UTC),
+        );
+        let now = datetime!(2026-11-23 20:00 UTC);
+        assert_eq!(
+            chart_span(&window(None, None), Some(first), Some(last), now),
+            (first, last + Duration::milliseconds(1))
+        );
+    }
+
+    #[test]
+    fn a_chart_with_a_start_runs_to_now_and_given_sides_are_kept() {
+        let now = datetime!(2026-11-23 20:00 UTC);
+        let since = now - Duration::hours(24);
+        let last = now - Duration::hours(3);
+        assert_eq!(
+            chart_span(&window(Some(since), None), Some(since), Some(last), now),
+            (since, now)
+        );
+        let until = now - Duration::hours(1);
+        assert_eq!(
+            chart_span(&window(Some(since), Some(until)), None, None, now),
+            (since, until)
+        );
+        // Nothing stored and no window: an empty chart at now, never a reversed span.
+        assert_eq!(chart_span(&window(None, None), None, None, now), (now, now));
     }
 }
