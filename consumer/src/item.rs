@@ -245,16 +245,14 @@ fn event_template<'r>(
         NotAPost::NotAPostCreation(reason) => Poison::new(PoisonReason::NotAPost, reason),
     })?;
     let received_at = utc_millis(record.received_at);
-    let timestamp = fields
+    let created_at = fields
         .created_at
         .as_deref()
-        .and_then(|c| OffsetDateTime::parse(c, &Rfc3339).ok())
-        // A Bluesky client may write any createdAt; the firehose's own time is the next best.
-        .or_else(|| {
-            fields
-                .time_us
-                .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1000).ok())
-        })
+        .and_then(|c| OffsetDateTime::parse(c, &Rfc3339).ok());
+    let firehose_time = fields
+        .time_us
+        .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1000).ok());
+    let timestamp = post_time(created_at, firehose_time)
         .map(utc_millis)
         // Without a creation time the post still needs an index sort key: the receive time is the
         // closest known.
@@ -307,6 +305,26 @@ fn event_template<'r>(
         keywords.push(schema::NO_KEYWORD);
     }
     Ok((template, keywords))
+}
+
+/// How far a Bluesky post's `createdAt` may run ahead of Jetstream's `time_us` and still be
+/// believed: clocks drift a little, and a client may post a moment after composing.
+pub const CREATED_AT_FUTURE_TOLERANCE: time::Duration = time::Duration::minutes(5);
+
+/// When a post was made. A Bluesky client writes any `createdAt` it likes: one later than the
+/// firehose saw the post (plus [`CREATED_AT_FUTURE_TOLERANCE`]) is not a time it happened, and
+/// would sit in the future of the time index, so the firehose's time stands instead. A backdated
+/// `createdAt` stays: that is what the author said. Without `createdAt` the firehose's time is
+/// the next best; an X post has no firehose time and keeps its own.
+fn post_time(
+    created_at: Option<OffsetDateTime>,
+    firehose_time: Option<OffsetDateTime>,
+) -> Option<OffsetDateTime> {
+    match (created_at, firehose_time) {
+        (Some(created), Some(seen)) if created > seen + CREATED_AT_FUTURE_TOLERANCE => Some(seen),
+        (Some(created), _) => Some(created),
+        (None, seen) => seen,
+    }
 }
 
 /// ISO 8601 UTC with exactly three fraction digits, so that lexical order is time order.
@@ -629,6 +647,42 @@ mod tests {
             .cloned();
         // time_us 1779719009157119 µs.
         assert_eq!(timestamp.as_deref(), Some("2026-05-25T14:23:29.157Z"));
+    }
+
+    #[test]
+    fn a_future_created_at_gives_way_to_the_firehose_time_and_a_backdated_one_stays() {
+        let timestamp = |created_at: &str| {
+            let message = BLUESKY_POST.replace("2026-05-25T16:23:28.757+02:00", created_at);
+            let items = build_items(&bluesky_record(&message, &["crab"]), ItemOptions::default())
+                .expect("items");
+            items[0]
+                .attributes
+                .get(schema::TIMESTAMP)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .expect("timestamp")
+        };
+        // time_us is 2026-05-25T14:23:29.157Z.
+        assert_eq!(
+            timestamp("2099-01-01T00:00:00Z"),
+            "2026-05-25T14:23:29.157Z",
+            "far in the future"
+        );
+        assert_eq!(
+            timestamp("2026-05-25T14:28:29.158Z"),
+            "2026-05-25T14:23:29.157Z",
+            "just past the tolerance"
+        );
+        assert_eq!(
+            timestamp("2026-05-25T14:28:29.157Z"),
+            "2026-05-25T14:28:29.157Z",
+            "within the tolerance"
+        );
+        assert_eq!(
+            timestamp("2020-01-01T00:00:00Z"),
+            "2020-01-01T00:00:00.000Z",
+            "backdated"
+        );
     }
 
     #[test]

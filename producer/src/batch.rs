@@ -31,6 +31,24 @@ impl Entry {
     }
 }
 
+/// The partition key for a post id: the id when Kinesis takes it as one, else the hex SHA-256
+/// of the id (64 characters). An AT URI with a long `did:web` or record key can exceed the
+/// limit; the record's own `id` still carries it whole, and the hash spreads posts over the
+/// shards as evenly and stably as the id does.
+pub fn partition_key(id: &str) -> String {
+    if !id.is_empty() && id.chars().count() <= MAX_PARTITION_KEY_CHARS {
+        return id.to_owned();
+    }
+    use sha2::Digest;
+    use std::fmt::Write;
+    sha2::Sha256::digest(id.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RejectedEntry {
     #[error("record of {size} bytes is over the Kinesis limit of {MAX_RECORD_BYTES}")]
@@ -133,6 +151,36 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_too_long_for_a_partition_key_is_hashed_stably() {
+        let uri = "at://did:plc:abc/app.bsky.feed.post/3kxyz";
+        assert_eq!(partition_key(uri), uri);
+        let at_the_limit = format!("at://did:web:{}", "é".repeat(MAX_PARTITION_KEY_CHARS - 13));
+        assert_eq!(at_the_limit.chars().count(), MAX_PARTITION_KEY_CHARS);
+        assert_eq!(
+            partition_key(&at_the_limit),
+            at_the_limit,
+            "characters, not bytes"
+        );
+        let long = format!("at://did:web:{}/app.bsky.feed.post/x", "a".repeat(300));
+        let key = partition_key(&long);
+        assert_eq!(key.len(), 64);
+        assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+        assert_eq!(partition_key(&long), key, "stable");
+        assert_ne!(partition_key(&format!("{long}y")), key);
+        let entry = Entry {
+            partition_key: key,
+            data: Bytes::from_static(b"{}"),
+            position: None,
+        };
+        assert_eq!(check_entry(&entry), Ok(()));
+        // The SHA-256 (computed by Python's hashlib), so keys stay the same across versions.
+        assert_eq!(
+            partition_key(&"abc".repeat(100)),
+            "d9f5aeb06abebb3be3f38adec9a2e3b94228d52193be923eb4e24c9b56ee0930"
+        );
+    }
 
     fn entry(key: &str, size: usize) -> Entry {
         Entry {

@@ -210,6 +210,9 @@ impl Settings {
                 ));
             }
             SourceKind::Bluesky => {
+                if let Some(refusal) = cli.keywords.iter().find_map(|k| x_operator(k)) {
+                    return Err(ProducerError::Config(refusal));
+                }
                 Wanted::Keywords(matcher::keywords(&cli.keywords).map_err(ProducerError::Config)?)
             }
         };
@@ -343,7 +346,86 @@ fn jetstream_endpoints(url: Option<String>) -> Result<Vec<String>, ProducerError
             "JETSTREAM_URL {url:?} sets cursor or wantedCollections, which the producer sets itself"
         )));
     }
+    // Compressed messages need Jetstream's zstd dictionary, and a host told to wait for a hello
+    // would wait forever: this producer reads plain JSON text and sends no hello.
+    if let Some(option) = query.split('&').find(|pair| {
+        pair.split_once('=').is_some_and(|(key, value)| {
+            (key == "compress" || key == "requireHello") && value != "false"
+        }) || *pair == "compress"
+            || *pair == "requireHello"
+    }) {
+        return Err(ProducerError::Config(format!(
+            "JETSTREAM_URL {url:?} sets {option}, but the producer reads uncompressed JSON and sends no hello"
+        )));
+    }
     Ok(vec![url])
+}
+
+/// X's `name:value` operators. Elsewhere a colon is ordinary text (`10:30`, `re:Invent`).
+const X_OPERATORS: [&str; 27] = [
+    "from",
+    "to",
+    "url",
+    "retweets_of",
+    "context",
+    "entity",
+    "conversation_id",
+    "bio",
+    "bio_name",
+    "bio_location",
+    "place",
+    "place_country",
+    "point_radius",
+    "bounding_box",
+    "is",
+    "has",
+    "lang",
+    "sample",
+    "list",
+    "source",
+    "in_reply_to_tweet_id",
+    "retweets_of_tweet_id",
+    "quotes_of_tweet_id",
+    "url_title",
+    "url_description",
+    "url_contains",
+    "followers_count",
+];
+
+/// Why `keyword` cannot be followed on Bluesky, when it is written as an X operator: Bluesky
+/// posts are matched here by their words and hashtags, which cannot honour a mention, a
+/// cashtag, a negation, an OR or an operator, and quietly treating them as words would follow
+/// something else. A quoted phrase is words, whatever it contains.
+fn x_operator(keyword: &str) -> Option<String> {
+    let tag = keyword.trim();
+    if tag.len() >= 2 && tag.starts_with('"') && tag.ends_with('"') {
+        return None;
+    }
+    let why = tag.split_whitespace().find_map(|word| {
+        let first = word.chars().next()?;
+        if word == "OR" {
+            return Some(format!(
+                "{word:?} is X's OR; give each alternative as its own KEYWORD"
+            ));
+        }
+        if word.chars().count() > 1 {
+            let what = match first {
+                '@' => Some("a mention"),
+                '$' => Some("a cashtag"),
+                '-' => Some("a negation"),
+                _ => None,
+            };
+            if let Some(what) = what {
+                return Some(format!("{word:?} is {what} in X's rule syntax"));
+            }
+        }
+        let (name, value) = word.split_once(':')?;
+        (X_OPERATORS.contains(&name.to_ascii_lowercase().as_str()) && !value.is_empty())
+            .then(|| format!("{word:?} is the X operator {name}:"))
+    })?;
+    Some(format!(
+        "keyword {tag:?} cannot be followed on Bluesky: {why}, and posts are matched here by their words and #hashtags only"
+    ))
 }
 
 /// systemd's `StateDirectory=` first, then the XDG convention, then the working directory.
@@ -588,6 +670,12 @@ mod tests {
                 "not a ws:// or wss://",
             ),
             ("wss://h/subscribe?cursor=5", "sets cursor"),
+            ("wss://h/subscribe?compress=true", "sets compress=true"),
+            (
+                "wss://h/subscribe?requireHello=true",
+                "sets requireHello=true",
+            ),
+            ("wss://h/subscribe?a=1&requireHello", "sets requireHello"),
             (
                 "wss://h/subscribe?wantedCollections=app.bsky.feed.like",
                 "sets cursor",
@@ -621,6 +709,65 @@ mod tests {
             assert_eq!(err.exit_code(), std::process::ExitCode::from(2), "{args:?}");
         }
         assert!(Cli::try_parse_from(["twitter-producer", "--source", "mastodon", "rust"]).is_err());
+    }
+
+    #[test]
+    fn x_operators_are_refused_with_bluesky_and_plain_words_are_not() {
+        for (keyword, why) in [
+            ("@bsky.app", "a mention"),
+            ("$TSLA", "a cashtag"),
+            ("-spam", "a negation"),
+            ("rust -crab", "a negation"),
+            ("rust OR tokio", "X's OR"),
+            ("from:jack", "operator from:"),
+            ("lang:en", "operator lang:"),
+            ("rust is:retweet", "operator is:"),
+            ("has:links", "operator has:"),
+        ] {
+            let err = settings(
+                &["--source", "bluesky", "--", "rust", keyword],
+                &[("AWS_STREAM_NAME", "s")],
+            )
+            .expect_err(keyword);
+            let message = err.to_string();
+            assert!(message.contains(why), "{keyword}: {message}");
+            assert!(!message.contains('\n'), "one line: {message}");
+            assert_eq!(
+                err.exit_code(),
+                std::process::ExitCode::from(2),
+                "{keyword}"
+            );
+        }
+        for keyword in [
+            "#tokio",
+            "coca-cola",
+            "10:30",
+            "re:Invent",
+            "\"from:jack\"",
+            "or",
+            "rust or tokio",
+            "-",
+        ] {
+            let result = settings(
+                &["--source", "bluesky", "--", "rust", keyword],
+                &[("AWS_STREAM_NAME", "s")],
+            );
+            if keyword == "-" {
+                // Refused, but by the matcher: nothing to match.
+                let err = result.expect_err("no token");
+                assert!(err.to_string().contains("nothing to match"), "{err}");
+            } else {
+                assert!(result.is_ok(), "{keyword}: {:?}", result.err());
+            }
+        }
+        // With X these are rule syntax, which X honours.
+        assert!(
+            settings(
+                &["from:jack"],
+                &[("AWS_STREAM_NAME", "s"), ("TWITTER_BEARER_TOKEN", "t")]
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! downstream writes are idempotent by post id anyway.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -95,6 +96,13 @@ impl Watermark {
     /// no position at all.
     pub fn resume_cursor(&self) -> Option<u64> {
         self.current().map(|w| w.saturating_sub(RESUME_MARGIN_US))
+    }
+
+    /// The furthest position received (or loaded): it moves only when the stream brings
+    /// something new, whether or not it is written yet.
+    pub fn furthest(&self) -> Option<u64> {
+        let state = self.state();
+        state.max_seen.max(state.start)
     }
 
     /// Posts queued and not yet written.
@@ -241,8 +249,24 @@ impl CursorFile {
         };
         let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(&saved).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &self.path)
+        // Without the sync a power cut can leave the rename done and the data not: an empty
+        // cursor file, which costs the resume point.
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, &self.path)?;
+        // The rename itself lives in the directory. Best effort: not every platform or file
+        // system lets a directory be opened and synced, and the data is already safe.
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let Err(error) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+            tracing::debug!(dir = %dir.display(), %error, "cannot sync the cursor file's directory");
+        }
+        Ok(())
     }
 }
 
@@ -284,13 +308,17 @@ impl CursorStore {
         }
     }
 
-    /// Saves every `every` until aborted.
+    /// Saves every `every` until aborted. The save syncs to disk, which can take a while on a
+    /// busy disk: it runs on the blocking pool, not on a thread that reads the stream.
     pub async fn save_every(self, every: Duration) {
         let mut ticker = tokio::time::interval(every);
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            self.save();
+            let store = self.clone();
+            if let Err(error) = tokio::task::spawn_blocking(move || store.save()).await {
+                tracing::warn!(%error, "the cursor save task failed");
+            }
         }
     }
 }
@@ -359,6 +387,22 @@ mod tests {
         assert_eq!(w.current(), Some(6_000_000));
         assert_eq!(Watermark::new(Some(3)).resume_cursor(), Some(0));
         assert_eq!(Watermark::new(None).resume_cursor(), None);
+    }
+
+    #[test]
+    fn the_furthest_position_moves_only_past_what_was_already_received_or_loaded() {
+        let w = Watermark::new(Some(100));
+        assert_eq!(w.furthest(), Some(100));
+        w.observe(90);
+        assert_eq!(
+            w.furthest(),
+            Some(100),
+            "a replay before the loaded position"
+        );
+        w.dispatch(120);
+        assert_eq!(w.furthest(), Some(120), "received, not yet written");
+        assert_eq!(w.current(), Some(119));
+        assert_eq!(Watermark::new(None).furthest(), None);
     }
 
     #[test]
@@ -452,5 +496,46 @@ mod tests {
             Some(micros(NOW) + 1)
         );
         assert!(first.is_some());
+    }
+
+    /// The periodic save must not hold up the runtime: here the temporary file is a FIFO, so
+    /// opening it blocks until a reader comes, and a single-threaded runtime must still run
+    /// its other tasks meanwhile.
+    #[cfg(unix)]
+    #[test]
+    fn the_periodic_save_does_not_block_the_runtime() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.json");
+        let fifo = path.with_extension("json.tmp");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let store = CursorStore::new(None, Some(CursorFile::new(path)));
+        store.watermark.observe(micros(NOW));
+        let (ticked, ticks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let saver = tokio::spawn(store.save_every(Duration::from_millis(10)));
+                for _ in 0..20 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let _ = ticked.send(());
+                }
+                saver.abort();
+            });
+            runtime.shutdown_background();
+        });
+        let mut seen = 0;
+        while ticks.recv_timeout(Duration::from_secs(2)).is_ok() {
+            seen += 1;
+        }
+        // Lets the blocked save finish.
+        let _ = std::fs::read(&fifo);
+        assert_eq!(seen, 20, "the runtime was blocked by the save");
     }
 }

@@ -2,6 +2,7 @@
 //! matched against the keywords here (Jetstream has no text filter), resumed from a cursor so a
 //! reconnect or a restart loses nothing.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,10 +11,11 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use crate::batch::Entry;
+use crate::batch::{self, Entry};
 use crate::bluesky::{self, Event};
 use crate::cursor::{CursorStore, RECENT_POSTS_CAPACITY, RecentPosts, Watermark};
 use crate::error::{ProducerError, chain};
@@ -29,6 +31,20 @@ pub const PUBLIC_ENDPOINTS: [&str; 4] = [
     "wss://jetstream2.us-west.bsky.network/subscribe",
 ];
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest message (and frame) read. A Kinesis record holds at most 1 MiB, so a bigger
+/// post could not be forwarded anyway; tungstenite's default of 64 MiB would let one hostile
+/// message take that much memory. A bigger message breaks the connection.
+pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
+/// The least time without an event before a connection counts as stuck. The post firehose is
+/// never quiet for a minute, so a host that answers pings but sends nothing for this long has
+/// lost its own upstream.
+pub const MIN_EVENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a connection may go without an event: twice the stall timeout, at least
+/// [`MIN_EVENT_TIMEOUT`].
+pub fn event_timeout(stall_timeout: Duration) -> Duration {
+    stall_timeout.saturating_mul(2).max(MIN_EVENT_TIMEOUT)
+}
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -39,6 +55,9 @@ pub struct JetstreamSpec {
     pub endpoints: Vec<String>,
     pub matcher: Matcher,
     pub cursor: CursorStore,
+    /// Time without an event before the host counts as stuck; `None`: [`event_timeout`] of the
+    /// stall timeout. Tests shorten it.
+    pub event_timeout: Option<Duration>,
 }
 
 /// The subscription URL: always posts only, from `cursor` when there is one (else live).
@@ -77,6 +96,9 @@ pub struct Jetstream {
     recent: RecentPosts,
     tokens: Tokens,
     stall_timeout: Duration,
+    event_timeout: Duration,
+    /// Endpoints that refused the handshake since the last connection that opened.
+    refused: HashSet<usize>,
     tls: Arc<rustls::ClientConfig>,
 }
 
@@ -85,6 +107,7 @@ enum Wake {
     Message(Option<Result<Message, tungstenite::Error>>),
     Ping,
     Stall,
+    NoEvents,
     Shutdown,
 }
 
@@ -106,6 +129,10 @@ impl Jetstream {
             recent: RecentPosts::new(RECENT_POSTS_CAPACITY),
             tokens: Tokens::default(),
             stall_timeout,
+            event_timeout: spec
+                .event_timeout
+                .unwrap_or_else(|| event_timeout(stall_timeout)),
+            refused: HashSet::new(),
             tls: tls_config()?,
         })
     }
@@ -117,9 +144,16 @@ impl Jetstream {
             HeaderValue::from_static(concat!("twitter-producer/", env!("CARGO_PKG_VERSION"))),
         );
         let connector = Connector::Rustls(Arc::clone(&self.tls));
-        let (socket, _response) =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
-                .await?;
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        let (socket, _response) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            false,
+            Some(connector),
+        )
+        .await?;
         Ok(socket)
     }
 
@@ -173,7 +207,7 @@ impl Jetstream {
         };
         let data = twitter_record::encode(&header, post.json).into();
         let entry = Entry {
-            partition_key: uri,
+            partition_key: batch::partition_key(&uri),
             data,
             position: post.time_us,
         };
@@ -240,6 +274,30 @@ fn handshake_failure(error: tungstenite::Error, url: &str) -> Result<ConnectionE
     }
 }
 
+impl Jetstream {
+    /// With several hosts, one refusing may be the only one that blocks us: try the others,
+    /// and give up only when every host refused since a connection last opened.
+    fn refusal(
+        &mut self,
+        end: Result<ConnectionEnd, ProducerError>,
+    ) -> Result<ConnectionEnd, ProducerError> {
+        match end {
+            Err(error @ ProducerError::Jetstream { .. }) if self.endpoints.len() > 1 => {
+                self.refused.insert(self.current);
+                if self.refused.len() >= self.endpoints.len() {
+                    return Err(error);
+                }
+                tracing::warn!(%error, "a Jetstream host refused us; trying the others");
+                Ok(ConnectionEnd::Reconnect {
+                    failure: Failure::ServerError,
+                    healthy: false,
+                })
+            }
+            end => end,
+        }
+    }
+}
+
 impl Source for Jetstream {
     async fn connection(&mut self, outlet: &mut Outlet) -> Result<ConnectionEnd, ProducerError> {
         let cursor = self.watermark.resume_cursor();
@@ -251,7 +309,7 @@ impl Source for Jetstream {
         };
         let mut socket = match connected {
             Ok(Ok(socket)) => socket,
-            Ok(Err(error)) => return handshake_failure(error, &url),
+            Ok(Err(error)) => return self.refusal(handshake_failure(error, &url)),
             Err(_) => {
                 tracing::warn!(%url, timeout_s = CONNECT_TIMEOUT.as_secs(), "Jetstream did not answer");
                 return Ok(ConnectionEnd::Reconnect {
@@ -260,21 +318,30 @@ impl Source for Jetstream {
                 });
             }
         };
+        self.refused.clear();
         tracing::info!(%url, cursor, "connected to Jetstream");
         outlet.stats.connected.set(1);
+        // Healthy means the stream moved on: a connection that only replays what came before
+        // and then breaks (on a message it cannot take, say) would otherwise reconnect at once,
+        // forever. The furthest event received, not the watermark: that one also waits for
+        // Kinesis.
+        let progress_at_start = self.watermark.furthest();
+        let watermark = Arc::clone(&self.watermark);
+        let healthy = move || watermark.furthest() > progress_at_start;
         // Our pings make the host answer with pongs, so a quiet stream still shows it is alive;
         // the host pings us too.
         let ping_every = (self.stall_timeout / 3).max(Duration::from_millis(10));
         let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut deadline = Instant::now() + self.stall_timeout;
-        let mut healthy = false;
+        let mut events_deadline = Instant::now() + self.event_timeout;
         loop {
             let wake = tokio::select! {
                 biased;
                 () = outlet.shutdown.cancelled() => Wake::Shutdown,
                 message = socket.next() => Wake::Message(message),
                 () = tokio::time::sleep_until(deadline) => Wake::Stall,
+                () = tokio::time::sleep_until(events_deadline) => Wake::NoEvents,
                 _ = ping.tick() => Wake::Ping,
             };
             let message = match wake {
@@ -291,7 +358,20 @@ impl Source for Jetstream {
                     );
                     return Ok(ConnectionEnd::Reconnect {
                         failure: Failure::Stall,
-                        healthy,
+                        healthy: healthy(),
+                    });
+                }
+                Wake::NoEvents => {
+                    // Unhealthy whatever came before, so the next host is tried.
+                    tracing::warn!(
+                        event_timeout_s = self.event_timeout.as_secs_f64(),
+                        "Jetstream answers but sends no events: the host lost its upstream"
+                    );
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(200), socket.close(None)).await;
+                    return Ok(ConnectionEnd::Reconnect {
+                        failure: Failure::Stall,
+                        healthy: false,
                     });
                 }
                 Wake::Ping => {
@@ -304,7 +384,7 @@ impl Source for Jetstream {
                         tracing::warn!(error = %chain(&error), "Jetstream connection broke");
                         return Ok(ConnectionEnd::Reconnect {
                             failure: Failure::Dropped,
-                            healthy,
+                            healthy: healthy(),
                         });
                     }
                     continue;
@@ -314,13 +394,12 @@ impl Source for Jetstream {
             deadline = Instant::now() + self.stall_timeout;
             match message {
                 Some(Ok(Message::Text(text))) => {
-                    healthy = true;
+                    events_deadline = Instant::now() + self.event_timeout;
                     if let Handled::Stop(reason) = self.handle(text.as_str(), outlet).await {
                         return Ok(ConnectionEnd::Stop(reason));
                     }
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
-                    healthy = true;
                     outlet.stats.keep_alives.inc();
                 }
                 Some(Ok(Message::Binary(bytes))) => {
@@ -335,22 +414,22 @@ impl Source for Jetstream {
                     tracing::warn!(code, %reason, "Jetstream closed the connection");
                     return Ok(ConnectionEnd::Reconnect {
                         failure: Failure::Dropped,
-                        healthy,
+                        healthy: healthy(),
                     });
                 }
                 Some(Ok(Message::Frame(_))) => {}
                 Some(Err(error)) => {
-                    tracing::warn!(error = %chain(&error), "Jetstream connection broke");
+                    tracing::warn!(error = %chain(&error), max_message_bytes = MAX_MESSAGE_BYTES, "Jetstream connection broke");
                     return Ok(ConnectionEnd::Reconnect {
                         failure: Failure::Dropped,
-                        healthy,
+                        healthy: healthy(),
                     });
                 }
                 None => {
                     tracing::warn!("Jetstream connection closed");
                     return Ok(ConnectionEnd::Reconnect {
                         failure: Failure::Dropped,
-                        healthy,
+                        healthy: healthy(),
                     });
                 }
             }

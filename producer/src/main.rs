@@ -82,6 +82,7 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
                 endpoints,
                 matcher: Matcher::new(keywords),
                 cursor: CursorStore::new(start, Some(file)),
+                event_timeout: None,
             };
             (SourceSpec::Bluesky(spec), followed, Schedule::JETSTREAM)
         }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::bluesky::{BlueskyHarness, KEYWORDS, assert_posts_stored, expected_posts, firehose};
-use testkit::jetstream::{JetstreamServerConfig, Step, time_us};
+use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, Step, time_us};
 use tokio_util::sync::CancellationToken;
 use twitter_producer::cursor::CursorStore;
+use twitter_producer::error::ProducerError;
 use twitter_producer::jetstream::JetstreamSpec;
 use twitter_producer::matcher::{Matcher, keywords};
 use twitter_producer::pipeline::{Pipeline, SourceSpec};
@@ -39,43 +40,86 @@ fn config(script: Vec<Step>) -> JetstreamServerConfig {
     }
 }
 
-/// Runs the pipeline until every distinct matching post was written (the spend guard stops
-/// it there); returns its stats and resume position.
-async fn run(harness: &BlueskyHarness, stall_timeout: Duration) -> (Arc<Stats>, CursorStore) {
-    let expected = expected_posts(&firehose()).len() as u64;
-    let keywords = keywords(&KEYWORDS.map(str::to_owned)).unwrap();
-    let cursor = CursorStore::new(None, None);
-    let stats = Arc::new(Stats::default());
-    let pipeline = Pipeline {
-        source: SourceSpec::Bluesky(JetstreamSpec {
+/// The pipeline over `endpoints`, stopping (spend guard) once every distinct matching post of
+/// the firehose was forwarded.
+struct Run<'a> {
+    harness: &'a BlueskyHarness,
+    endpoints: Vec<String>,
+    stall_timeout: Duration,
+    event_timeout: Option<Duration>,
+    reconnect: Schedule,
+}
+
+impl<'a> Run<'a> {
+    fn new(harness: &'a BlueskyHarness, stall_timeout: Duration) -> Run<'a> {
+        Run {
+            harness,
             endpoints: vec![harness.jetstream.url()],
-            matcher: Matcher::new(keywords),
-            cursor: cursor.clone(),
-        }),
-        kinesis: harness.kinesis.clone(),
-        stream_name: harness.stream.clone(),
-        stats: Arc::clone(&stats),
-        stall_timeout,
-        linger: Duration::from_millis(20),
-        queue_capacity: 64,
-        max_posts: Some(expected),
-        reconnect: FAST,
-    };
-    let stop = tokio::time::timeout(
-        Duration::from_secs(60),
-        pipeline.run(CancellationToken::new()),
-    )
-    .await
-    .expect("pipeline finishes")
-    .expect("no fatal error");
-    assert_eq!(stop, StopReason::SpendGuard);
-    assert_eq!(stats.posts_written.get(), expected);
-    assert_eq!(
-        cursor.watermark.in_flight(),
-        0,
-        "every acknowledgement arrived"
-    );
-    (stats, cursor)
+            stall_timeout,
+            event_timeout: None,
+            reconnect: FAST,
+        }
+    }
+
+    fn pipeline(&self) -> (Pipeline, Arc<Stats>, CursorStore) {
+        let expected = expected_posts(&firehose()).len() as u64;
+        let keywords = keywords(&KEYWORDS.map(str::to_owned)).unwrap();
+        let cursor = CursorStore::new(None, None);
+        let stats = Arc::new(Stats::default());
+        let pipeline = Pipeline {
+            source: SourceSpec::Bluesky(JetstreamSpec {
+                endpoints: self.endpoints.clone(),
+                matcher: Matcher::new(keywords),
+                cursor: cursor.clone(),
+                event_timeout: self.event_timeout,
+            }),
+            kinesis: self.harness.kinesis.clone(),
+            stream_name: self.harness.stream.clone(),
+            stats: Arc::clone(&stats),
+            stall_timeout: self.stall_timeout,
+            linger: Duration::from_millis(20),
+            queue_capacity: 64,
+            max_posts: Some(expected),
+            reconnect: self.reconnect,
+        };
+        (pipeline, stats, cursor)
+    }
+
+    async fn outcome(&self) -> Result<StopReason, ProducerError> {
+        let (pipeline, _, _) = self.pipeline();
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            pipeline.run(CancellationToken::new()),
+        )
+        .await
+        .expect("pipeline finishes")
+    }
+
+    /// Runs until every distinct matching post was written; returns the stats and resume
+    /// position.
+    async fn to_the_end(&self) -> (Arc<Stats>, CursorStore) {
+        let expected = expected_posts(&firehose()).len() as u64;
+        let (pipeline, stats, cursor) = self.pipeline();
+        let stop = tokio::time::timeout(
+            Duration::from_secs(60),
+            pipeline.run(CancellationToken::new()),
+        )
+        .await
+        .expect("pipeline finishes")
+        .expect("no fatal error");
+        assert_eq!(stop, StopReason::SpendGuard);
+        assert_eq!(stats.posts_written.get(), expected);
+        assert_eq!(
+            cursor.watermark.in_flight(),
+            0,
+            "every acknowledgement arrived"
+        );
+        (stats, cursor)
+    }
+}
+
+async fn run(harness: &BlueskyHarness, stall_timeout: Duration) -> (Arc<Stats>, CursorStore) {
+    Run::new(harness, stall_timeout).to_the_end().await
 }
 
 #[tokio::test]
@@ -120,12 +164,153 @@ async fn server_pings_hold_a_quiet_connection_open() {
 
 #[tokio::test]
 async fn our_pings_keep_a_quiet_stream_open_when_the_host_answers() {
-    // The host sends nothing for 1.5 s but reads, so it answers our pings with pongs.
+    // The host sends nothing for 1.5 s but reads, so it answers our pings with pongs: longer
+    // than the stall timeout, shorter than the time allowed without an event.
     let script = vec![Step::Events(20), Step::Pause(Duration::from_millis(1500))];
     let harness = BlueskyHarness::start(config(script)).await;
-    let (stats, _) = run(&harness, Duration::from_millis(600)).await;
+    let mut run = Run::new(&harness, Duration::from_millis(600));
+    run.event_timeout = Some(Duration::from_secs(4));
+    let (stats, _) = run.to_the_end().await;
     assert_eq!(stats.reconnects.get(), 0);
     assert!(stats.keep_alives.get() >= 2, "{}", stats.keep_alives.get());
+}
+
+#[tokio::test]
+async fn a_host_that_answers_pings_but_sends_no_events_is_left_for_the_next_one() {
+    // The first host goes quiet for 30 s while answering pings: it lost its upstream. The
+    // second has the same firehose and nothing scripted.
+    let script = vec![Step::Events(20), Step::Pause(Duration::from_secs(30))];
+    let first = config(script);
+    let second = JetstreamServer::start(JetstreamServerConfig {
+        script: Vec::new(),
+        ..first.clone()
+    })
+    .await
+    .unwrap();
+    let harness = BlueskyHarness::start(first).await;
+    let mut run = Run::new(&harness, Duration::from_millis(300));
+    run.event_timeout = Some(Duration::from_secs(1));
+    run.endpoints.push(second.url());
+    let started = std::time::Instant::now();
+    let (stats, _) = run.to_the_end().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "did not wait for the pause to end"
+    );
+    assert!(
+        stats.keep_alives.get() >= 2,
+        "pongs kept the first one alive"
+    );
+    assert_eq!(stats.reconnects.get(), 1);
+    let resumed = second.connections();
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    assert!(resumed[0].cursor.is_some());
+    assert_posts_stored(&second.happened(), &harness.records().await, true);
+}
+
+/// The firehose with one event over the message size cap: a post that fits no Kinesis record.
+fn with_a_huge_post(at: usize) -> Vec<String> {
+    let mut events = firehose();
+    let huge = "a".repeat(3 * 1024 * 1024);
+    let line = events
+        .iter()
+        .find(|l| l.contains("\"operation\":\"create\"") && l.contains("\"text\":\""))
+        .unwrap()
+        .replacen("\"text\":\"", &format!("\"text\":\"{huge} "), 1);
+    events[at] = line;
+    events
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_cap_breaks_the_connection_and_the_stream_resumes() {
+    let script = vec![
+        Step::Events(20),
+        Step::Raw(format!("{{\"pad\":\"{}\"}}", "x".repeat(3 * 1024 * 1024))),
+    ];
+    let harness = BlueskyHarness::start(config(script)).await;
+    let (stats, _) = run(&harness, Duration::from_secs(20)).await;
+    assert_eq!(
+        stats.reconnects.get(),
+        1,
+        "the message was refused, not read"
+    );
+    assert_eq!(stats.malformed_lines.get(), 0);
+    assert_posts_stored(
+        &harness.jetstream.happened(),
+        &harness.records().await,
+        true,
+    );
+}
+
+#[tokio::test]
+async fn a_message_that_breaks_every_connection_does_not_cause_a_rapid_reconnect_loop() {
+    // Every resume replays a few events and then the message again: no progress, so no
+    // connection counts as healthy and the back-off grows instead of restarting at zero.
+    let mut config = config(Vec::new());
+    config.events = with_a_huge_post(40);
+    let harness = BlueskyHarness::start(config).await;
+    let mut run = Run::new(&harness, Duration::from_secs(20));
+    run.reconnect = Schedule {
+        network_step: Duration::from_millis(500),
+        network_max: Duration::from_millis(500),
+        ..FAST
+    };
+    let (pipeline, stats, _) = run.pipeline();
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        stop.cancel();
+    });
+    let end = pipeline.run(shutdown).await.unwrap();
+    assert_eq!(end, StopReason::Shutdown);
+    let connections = harness.jetstream.connections().len();
+    // Immediate once after the first (healthy) connection, then every 0.5 s.
+    assert!((2..=7).contains(&connections), "{connections} connections");
+    assert!(stats.posts_written.get() > 0);
+}
+
+#[tokio::test]
+async fn a_host_refusing_the_handshake_is_left_for_the_next_one() {
+    let script = vec![Step::Reject {
+        status: 403,
+        body: "{\"error\":\"blocked\"}".to_owned(),
+    }];
+    let first = config(script);
+    let second = JetstreamServer::start(JetstreamServerConfig {
+        script: Vec::new(),
+        ..first.clone()
+    })
+    .await
+    .unwrap();
+    let harness = BlueskyHarness::start(first).await;
+    let mut run = Run::new(&harness, Duration::from_secs(20));
+    run.endpoints.push(second.url());
+    let (stats, _) = run.to_the_end().await;
+    assert_eq!(stats.reconnects.get(), 1);
+    assert!(harness.jetstream.connections()[0].rejected);
+    assert_posts_stored(&second.happened(), &harness.records().await, true);
+}
+
+#[tokio::test]
+async fn every_host_refusing_the_handshake_in_a_row_is_fatal() {
+    let refuse = || {
+        config(vec![Step::Reject {
+            status: 403,
+            body: "{\"error\":\"blocked\"}".to_owned(),
+        }])
+    };
+    let harness = BlueskyHarness::start(refuse()).await;
+    let second = JetstreamServer::start(refuse()).await.unwrap();
+    let mut run = Run::new(&harness, Duration::from_secs(20));
+    run.endpoints.push(second.url());
+    let error = run.outcome().await.expect_err("fatal");
+    assert!(
+        matches!(error, ProducerError::Jetstream { status: 403, .. }),
+        "{error}"
+    );
+    assert_eq!(harness.jetstream.connections().len(), 1);
+    assert_eq!(second.connections().len(), 1);
 }
 
 #[tokio::test]
@@ -199,8 +384,14 @@ async fn many_drops_lose_nothing_and_the_watermark_ends_on_the_last_written_post
         &harness.records().await,
         true,
     );
-    // The spend guard stopped at the last matching post; the watermark is at most there.
-    let happened = harness.jetstream.happened();
-    let max_seen = happened.iter().filter_map(|l| time_us(l)).max().unwrap();
-    assert!(cursor.watermark.current().unwrap() <= max_seen);
+    // The spend guard stopped right after the last matching post, and everything before it
+    // is written: the watermark is exactly there.
+    let last_forwarded = harness
+        .records()
+        .await
+        .iter()
+        .map(|r| time_us(twitter_record::decode(&r.data).unwrap().post.get()).unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(cursor.watermark.current(), Some(last_forwarded));
 }
