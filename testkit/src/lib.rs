@@ -1,6 +1,7 @@
 //! Local stand-ins for the services the pipeline talks to, for tests, benchmarks and the offline
 //! demo. Nothing here is used in production code paths.
 
+pub mod cli;
 pub mod fixtures;
 pub mod jetstream;
 pub mod moto;

@@ -3,18 +3,17 @@
 //! fresh rkey and every event at a fresh, rising `time_us`, so a producer can resume from a cursor.
 #![allow(clippy::print_stdout)]
 
-use std::io::{IsTerminal as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use testkit::cli::{announce, fail, init_tracing, parse_args, serve_until_signal};
 use testkit::jetstream::{
     CONTIGUOUS, GOLDEN_MIXED, JetstreamServer, JetstreamServerConfig, Step, lines, retimed,
     with_rkey,
 };
-use tokio::signal::unix::{SignalKind, signal};
 
 /// Serves Bluesky Jetstream events on ws://127.0.0.1:PORT/subscribe.
 #[derive(Debug, Parser)]
@@ -44,26 +43,15 @@ const TIME_STEP_US: u64 = 10_000;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match parse_args("fake-jetstream") {
         Ok(cli) => cli,
-        Err(error) if !error.use_stderr() => {
-            let _ = error.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => return fail(one_line(&error.to_string()).trim_start_matches("error: ")),
+        Err(code) => return code,
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    init_tracing();
 
     let events = match read_events(&cli.files) {
         Ok(events) => events,
-        Err(message) => return fail(&message),
+        Err(message) => return fail("fake-jetstream", &message),
     };
     let count = cli.count.unwrap_or(events.len());
     let firehose: Vec<String> = events
@@ -95,27 +83,25 @@ async fn main() -> ExitCode {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, cli.port));
     let server = match JetstreamServer::start_on(config, addr).await {
         Ok(server) => server,
-        Err(error) => return fail(&format!("cannot listen on port {}: {error}", cli.port)),
+        Err(error) => {
+            return fail(
+                "fake-jetstream",
+                &format!("cannot listen on port {}: {error}", cli.port),
+            );
+        }
     };
-    println!("fake-jetstream listening on {}", server.url());
-    if let Err(error) = std::io::stdout().flush() {
-        return fail(&format!("cannot write to stdout: {error}"));
+    if let Err(code) = announce("fake-jetstream", &server.url().to_string()) {
+        return code;
     }
     tracing::info!(events = count, "serving");
 
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(terminate) => terminate,
-        Err(error) => return fail(&format!("cannot watch SIGTERM: {error}")),
-    };
     let report_finish = async {
         while !server.wait_until_finished(Duration::from_secs(60)).await {}
         tracing::info!(sent = server.sent().len(), "every event sent");
         std::future::pending::<()>().await;
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-        () = report_finish => {}
+    if let Err(code) = serve_until_signal("fake-jetstream", report_finish).await {
+        return code;
     }
     tracing::info!(
         sent = server.sent().len(),
@@ -123,22 +109,6 @@ async fn main() -> ExitCode {
         "stopping"
     );
     ExitCode::SUCCESS
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("fake-jetstream: {message}");
-    ExitCode::from(2)
-}
-
-/// clap's message without its usage block, on one line.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more"))
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Keeps the lines that are Jetstream events: JSON objects with a `kind`.

@@ -2,7 +2,6 @@
 //! benchmark. Streams the post lines of the given files, each under a fresh id.
 #![allow(clippy::print_stdout)]
 
-use std::io::{IsTerminal as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +9,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use serde_json::Value;
+use testkit::cli::{announce, fail, init_tracing, parse_args, serve_until_signal};
 use testkit::xserver::{StartOptions, Step, XServer, XServerConfig, with_post_id};
-use tokio::signal::unix::{SignalKind, signal};
 
 /// Serves the X API v2 filtered stream on 127.0.0.1 from post lines in FILE(s).
 #[derive(Debug, Parser)]
@@ -48,27 +47,15 @@ const FIRST_POST_ID: u64 = 2_000_000_000_000_000_000;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match parse_args("fake-x") {
         Ok(cli) => cli,
-        Err(error) if !error.use_stderr() => {
-            // --help / --version
-            let _ = error.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => return fail(one_line(&error.to_string()).trim_start_matches("error: ")),
+        Err(code) => return code,
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    init_tracing();
 
     let lines = match read_posts(&cli.files) {
         Ok(lines) => lines,
-        Err(message) => return fail(&message),
+        Err(message) => return fail("fake-x", &message),
     };
     let count = cli.count.unwrap_or(lines.len());
     let config = XServerConfig {
@@ -84,27 +71,25 @@ async fn main() -> ExitCode {
     };
     let server = match XServer::start_with(config, options).await {
         Ok(server) => server,
-        Err(error) => return fail(&format!("cannot listen on port {}: {error}", cli.port)),
+        Err(error) => {
+            return fail(
+                "fake-x",
+                &format!("cannot listen on port {}: {error}", cli.port),
+            );
+        }
     };
-    println!("fake-x listening on {}", server.base_url());
-    if let Err(error) = std::io::stdout().flush() {
-        return fail(&format!("cannot write to stdout: {error}"));
+    if let Err(code) = announce("fake-x", &server.base_url().to_string()) {
+        return code;
     }
     tracing::info!(posts = count, distinct_lines = lines.len(), "serving");
 
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(terminate) => terminate,
-        Err(error) => return fail(&format!("cannot watch SIGTERM: {error}")),
-    };
     let report_finish = async {
         while !server.wait_until_finished(Duration::from_secs(60)).await {}
         tracing::info!(delivered = server.delivered_count(), "every post sent");
         std::future::pending::<()>().await;
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-        () = report_finish => {}
+    if let Err(code) = serve_until_signal("fake-x", report_finish).await {
+        return code;
     }
     tracing::info!(
         delivered = server.delivered_count(),
@@ -112,22 +97,6 @@ async fn main() -> ExitCode {
         "stopping"
     );
     ExitCode::SUCCESS
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("fake-x: {message}");
-    ExitCode::from(2)
-}
-
-/// clap's message without its usage block, on one line.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more"))
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Keeps the lines that are posts: JSON with a `data` object carrying a string `id`.
