@@ -6,82 +6,23 @@
 //! byte range covers `@handle` in the text, the handle is kept (as X gives usernames), else the
 //! DID. Hashtags come from tag facets and the record's `tags`, never from the text.
 //!
+//! The wire shapes are `twitter_record::jetstream`'s, shared with the producer.
 //! As for X, a strict borrowing view is the fast path and a tolerant walk over a
 //! `serde_json::Value` takes what it can when a client wrote a field of a surprising type.
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
 use serde_json::Value;
+use twitter_record::jetstream::{
+    Commit, Envelope, MENTION_FEATURE, PostRecord, TAG_FEATURE, post_uri,
+};
 
 use crate::post::{NotAPost, PostFields};
 
-pub const POST_COLLECTION: &str = "app.bsky.feed.post";
-const TAG_FEATURE: &str = "app.bsky.richtext.facet#tag";
-const MENTION_FEATURE: &str = "app.bsky.richtext.facet#mention";
+pub use twitter_record::jetstream::POST_COLLECTION;
 
-#[derive(Deserialize)]
-struct Event<'a> {
-    #[serde(borrow)]
-    did: Option<Cow<'a, str>>,
-    time_us: Option<u64>,
-    #[serde(borrow)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    commit: Option<Commit<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Commit<'a> {
-    #[serde(borrow)]
-    operation: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    collection: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    rkey: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    record: Option<Record<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Record<'a> {
-    #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "createdAt")]
-    created_at: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    langs: Vec<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    facets: Vec<Facet<'a>>,
-    #[serde(borrow, default)]
-    tags: Vec<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Facet<'a> {
-    #[serde(default)]
-    index: Option<ByteSlice>,
-    #[serde(borrow, default)]
-    features: Vec<Feature<'a>>,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-struct ByteSlice {
-    #[serde(rename = "byteStart")]
-    start: usize,
-    #[serde(rename = "byteEnd")]
-    end: usize,
-}
-
-#[derive(Deserialize)]
-struct Feature<'a> {
-    #[serde(borrow, rename = "$type")]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    tag: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    did: Option<Cow<'a, str>>,
-}
+/// The strict view: the envelope with the post record read at once.
+type Event<'a> = Envelope<'a, PostRecord<'a>>;
 
 /// Reads the post fields of one Jetstream message (already known to be valid JSON).
 pub fn read(message: &str) -> Result<PostFields<'_>, NotAPost> {
@@ -156,7 +97,7 @@ fn strict(event: Event<'_>) -> Result<PostFields<'_>, NotAPost> {
         .did
         .as_deref()
         .zip(rkey.as_deref())
-        .map(|(did, rkey)| Cow::Owned(format!("at://{did}/{POST_COLLECTION}/{rkey}")));
+        .map(|(did, rkey)| Cow::Owned(post_uri(did, rkey)));
     Ok(PostFields {
         id,
         text,
@@ -243,7 +184,7 @@ fn tolerant(value: &Value) -> Result<PostFields<'static>, NotAPost> {
         id: did
             .as_deref()
             .zip(rkey)
-            .map(|(did, rkey)| Cow::Owned(format!("at://{did}/{POST_COLLECTION}/{rkey}"))),
+            .map(|(did, rkey)| Cow::Owned(post_uri(did, rkey))),
         text,
         author_id: did.clone(),
         username: did,

@@ -5,18 +5,16 @@
 //! "collection":..,"rkey":..,"record":{..}}}`. Only the creation of a post
 //! (`kind=commit`, `operation=create`, `collection=app.bsky.feed.post`) can become a record;
 //! everything else only moves the stream position on. Unknown fields are ignored here and kept
-//! in the record, which carries the message as it came.
+//! in the record, which carries the message as it came. The wire shapes are
+//! `twitter_record::jetstream`'s, shared with the consumer; the record is read only for post
+//! creations.
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
+use twitter_record::jetstream::{Envelope, PostRecord, TAG_FEATURE, post_uri};
 
-/// The collection of Bluesky posts, and the only one the producer asks Jetstream for.
-pub const POST_COLLECTION: &str = "app.bsky.feed.post";
-/// The facet feature that makes a word a hashtag.
-pub const TAG_FEATURE: &str = "app.bsky.richtext.facet#tag";
+pub use twitter_record::jetstream::POST_COLLECTION;
 
 /// What one message means.
 #[derive(Debug, PartialEq, Eq)]
@@ -49,11 +47,6 @@ impl PostCreate<'_> {
     }
 }
 
-/// `at://<did>/app.bsky.feed.post/<rkey>`.
-pub fn post_uri(did: &str, rkey: &str) -> String {
-    format!("at://{did}/{POST_COLLECTION}/{rkey}")
-}
-
 /// Why a message could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
@@ -63,57 +56,9 @@ pub enum EventError {
     Missing(&'static str),
 }
 
-#[derive(Deserialize)]
-struct Wire<'a> {
-    #[serde(borrow)]
-    did: Option<Cow<'a, str>>,
-    time_us: Option<u64>,
-    #[serde(borrow)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    commit: Option<WireCommit<'a>>,
-}
-
-#[derive(Deserialize)]
-struct WireCommit<'a> {
-    #[serde(borrow)]
-    operation: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    collection: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    rkey: Option<Cow<'a, str>>,
-    /// Read only for post creations, and then with the post's own shape.
-    #[serde(borrow)]
-    record: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct PostRecord<'a> {
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    facets: Vec<Facet<'a>>,
-    #[serde(borrow, default)]
-    tags: Vec<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Facet<'a> {
-    #[serde(borrow, default)]
-    features: Vec<Feature<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Feature<'a> {
-    #[serde(borrow, rename = "$type", default)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    tag: Option<Cow<'a, str>>,
-}
-
 /// Classifies one text message.
 pub fn classify(message: &str) -> Result<Event<'_>, EventError> {
-    let wire: Wire<'_> = serde_json::from_str(message)?;
+    let wire: Envelope<'_> = serde_json::from_str(message)?;
     let Some(commit) = wire
         .commit
         .filter(|_| wire.kind.as_deref() == Some("commit"))

@@ -6,7 +6,6 @@
 //!   `https://bsky.app/profile/<did>/post/<rkey>`.
 
 const X_STATUS: &str = "https://x.com/i/web/status/";
-const BLUESKY_POST_COLLECTION: &str = "app.bsky.feed.post";
 
 /// The web address of the post stored under `id`, or `None` for an id of no known shape (a link
 /// is never guessed).
@@ -15,7 +14,7 @@ pub fn post_link(id: &str) -> Option<String> {
         let mut parts = rest.split('/');
         let (did, collection, rkey) = (parts.next()?, parts.next()?, parts.next()?);
         let well_formed = parts.next().is_none()
-            && collection == BLUESKY_POST_COLLECTION
+            && collection == twitter_record::jetstream::POST_COLLECTION
             && did.starts_with("did:")
             && is_url_safe(did)
             && !rkey.is_empty()

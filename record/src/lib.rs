@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
+pub mod jetstream;
+
 /// The version this crate writes.
 pub const CURRENT_VERSION: u32 = 1;
 
