@@ -124,7 +124,7 @@ assert json.load(open(f"{work}/stats.sequential.json")) == stats
 start, end = map(float, open(f"{work}/time.sequential.txt").read().split())
 sequential_time = end - start
 sequential = open(f"{work}/capacity.sequential.txt").read().strip()
-assert sum(b["count"] for b in stats["buckets"]) == seed["posts"]
+assert sum(b["posts"] for b in stats["buckets"]) == seed["posts"]
 sizes = seed["index_entry_read_bytes"]
 print(f"posts stored:                     {seed['posts']} under one keyword, "
       f"{seed['first_timestamp']} .. {seed['last_timestamp']} ({len(stats['buckets'])} hours)")

@@ -74,6 +74,8 @@ impl By {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Bucket {
     pub key: String,
+    /// `posts` in JSON, as in the CSV header and every other command.
+    #[serde(rename = "posts")]
     pub count: u64,
 }
 

@@ -122,7 +122,7 @@ pub struct WindowArgs {
     /// time (rate: 60 minutes before --until).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// End of the window (exclusive), same forms. Default: now.
+    /// End of the window (exclusive), same forms. Default: open (rate: now).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 }

@@ -145,20 +145,22 @@ pub fn parse_instant(
         value: value.to_owned(),
     };
     let v = value.trim();
-    if v.eq_ignore_ascii_case("now") {
-        return Ok(millis(now));
-    }
-    if let Some(back) = parse_duration(v) {
-        return now.checked_sub(back).map(millis).ok_or_else(unparsable);
-    }
-    if let Ok(t) = OffsetDateTime::parse(v, &Rfc3339) {
-        return Ok(millis(t.to_offset(UtcOffset::UTC)));
-    }
     let date_format = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(d) = Date::parse(v, &date_format) {
-        return Ok(d.with_time(Time::MIDNIGHT).assume_utc());
-    }
-    Err(unparsable())
+    let t = if v.eq_ignore_ascii_case("now") {
+        Some(millis(now))
+    } else if let Some(back) = parse_duration(v) {
+        now.checked_sub(back).map(millis)
+    } else if let Ok(t) = OffsetDateTime::parse(v, &Rfc3339) {
+        Some(millis(t.to_offset(UtcOffset::UTC)))
+    } else if let Ok(d) = Date::parse(v, &date_format) {
+        Some(d.with_time(Time::MIDNIGHT).assume_utc())
+    } else {
+        None
+    };
+    // Stored times are `YYYY-...`: a year outside 0..=9999 compares wrongly against them, and
+    // the far edges of `time`'s range overflow when a window end is stepped back.
+    t.filter(|t| (0..=9999).contains(&t.year()))
+        .ok_or_else(unparsable)
 }
 
 /// `30m`, `24h`, `7d`, `2w`, `90s`: a whole number and one unit.
@@ -201,6 +203,21 @@ pub fn floor_minute(t: OffsetDateTime) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_outside_the_four_digit_years_are_refused() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        for value in ["3000000d", "-9999-01-01", "+10000-01-01"] {
+            assert!(
+                matches!(
+                    parse_instant("--since", value, now),
+                    Err(WindowError::Unparsable { .. })
+                ),
+                "{value}"
+            );
+        }
+        assert!(parse_instant("--since", "9999-12-31", now).is_ok());
+    }
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-03-04 12:34:56.789_123 UTC);

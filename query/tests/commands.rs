@@ -231,7 +231,7 @@ fn buckets(json: &Value) -> Vec<(String, u64)> {
         .map(|b| {
             (
                 b["key"].as_str().unwrap().to_owned(),
-                b["count"].as_u64().unwrap(),
+                b["posts"].as_u64().unwrap(),
             )
         })
         .collect()
@@ -476,8 +476,8 @@ async fn rate_counts_every_minute_with_zeros_peak_and_mean() {
         .map(|m| m["posts"].as_u64().unwrap())
         .collect();
     assert_eq!(got, want);
-    assert_eq!(json["per_minute"][0]["minute"], "2026-01-01T21:00Z");
-    assert_eq!(json["per_minute"][59]["minute"], "2026-01-01T21:59Z");
+    assert_eq!(json["per_minute"][0]["minute"], "2026-01-01T21:00:00Z");
+    assert_eq!(json["per_minute"][59]["minute"], "2026-01-01T21:59:00Z");
     assert_eq!(json["posts"], total);
     let first_peak = want
         .iter()
@@ -485,7 +485,7 @@ async fn rate_counts_every_minute_with_zeros_peak_and_mean() {
         .unwrap();
     assert_eq!(
         json["peak"]["minute"],
-        format!("2026-01-01T21:{first_peak:02}Z").as_str()
+        format!("2026-01-01T21:{first_peak:02}:00Z").as_str()
     );
     assert!((json["mean_per_minute"].as_f64().unwrap() - total as f64 / 60.0).abs() < 1e-9);
 
@@ -665,6 +665,17 @@ async fn bad_input_gets_one_line_and_exit_2_and_an_empty_window_is_no_error() {
 
     let run = env.run(&["stats", "alpha", "--by", "planet"]);
     assert_eq!(run.code, Some(2), "clap's own usage error");
+
+    // Years of minutes would be millions of rows: refused before any read.
+    let run = env.run(&["rate", "alpha", "--since", "2000-01-01"]);
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.starts_with("error: the window holds ")
+            && run.stderr.contains("rate lists at most 100000"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
 
     // The window holds nothing, the keyword has posts: empty output, exit 0.
     let run = env

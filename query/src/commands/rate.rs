@@ -39,11 +39,15 @@ pub struct MinuteCount {
     pub posts: u64,
 }
 
-/// `2026-01-02T03:04Z`: a minute in UTC.
+/// `2026-01-02T03:04:00Z`: a minute in UTC, as RFC 3339 (scripts parse it).
 fn minute_text(t: OffsetDateTime) -> String {
     let full = window::format_utc(t);
-    format!("{}Z", &full[..16])
+    format!("{}:00Z", &full[..16])
 }
+
+/// Minutes `rate` lists at most (69 days): one row each, so a window of years would be millions
+/// of rows; `stats --by hour|day` is the tool for long spans.
+pub const MAX_RATE_MINUTES: i64 = 100_000;
 
 pub fn rate_of(keyword: Option<&str>, window: &Window, timestamps: &[&str]) -> Rate {
     let (since, until) = (
@@ -86,6 +90,14 @@ pub(super) async fn rate(
         ctx.now,
         window::last_hour,
     )?;
+    if let (Some(since), Some(until)) = (window.since, window.until) {
+        let minutes = (until - since).whole_minutes();
+        if minutes > MAX_RATE_MINUTES {
+            return Err(QueryError::Usage(format!(
+                "the window holds {minutes} minutes; rate lists at most {MAX_RATE_MINUTES} (use stats --by hour or --by day for longer spans)"
+            )));
+        }
+    }
     let entries = match keyword {
         Some(k) => window_entries(ctx.store, k, &window, &[schema::TIMESTAMP]).await?,
         None => {
@@ -222,22 +234,22 @@ mod tests {
         assert_eq!(
             per,
             [
-                ("2026-01-01T10:00Z", 1),
-                ("2026-01-01T10:01Z", 0),
-                ("2026-01-01T10:02Z", 2)
+                ("2026-01-01T10:00:00Z", 1),
+                ("2026-01-01T10:01:00Z", 0),
+                ("2026-01-01T10:02:00Z", 2)
             ]
         );
         assert_eq!(
             rate.peak,
             Some(Peak {
-                minute: "2026-01-01T10:02Z".into(),
+                minute: "2026-01-01T10:02:00Z".into(),
                 posts: 2
             })
         );
         assert!((rate.mean_per_minute - 1.0).abs() < 1e-12);
         let json = serde_json::to_value(&rate).unwrap();
         assert_eq!(json["per_minute"][2]["posts"], 2);
-        assert_eq!(json["peak"]["minute"], "2026-01-01T10:02Z");
+        assert_eq!(json["peak"]["minute"], "2026-01-01T10:02:00Z");
     }
 
     #[test]
@@ -255,7 +267,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("peak 1 posts/min at 2026-01-01T10:30Z"),
+            text.contains("peak 1 posts/min at 2026-01-01T10:30:00Z"),
             "{text}"
         );
         assert!(text.contains("mean 0.02 posts/min"), "{text}");
