@@ -237,14 +237,8 @@ fn unique<'a>(values: Vec<Cow<'a, str>>) -> Vec<Cow<'a, str>> {
 mod tests {
     use super::*;
 
-    const GOLDEN: &str = include_str!("../../fixtures/jetstream/golden-mixed.jsonl");
-    const CONTIGUOUS: &str = include_str!("../../fixtures/jetstream/contiguous-152.jsonl");
-
     fn events() -> impl Iterator<Item = &'static str> {
-        GOLDEN
-            .lines()
-            .chain(CONTIGUOUS.lines())
-            .filter(|l| !l.trim().is_empty())
+        testkit::fixtures::jetstream_events().into_iter()
     }
 
     fn is_post_creation(v: &Value) -> bool {

@@ -15,16 +15,7 @@ use twitter_consumer::item::EventItem;
 use twitter_consumer::{handle, invoke, payload};
 use twitter_record::{Header, Source};
 
-const GOLDEN: &str = include_str!("../../fixtures/jetstream/golden-mixed.jsonl");
-const CONTIGUOUS: &str = include_str!("../../fixtures/jetstream/contiguous-152.jsonl");
-
-fn events() -> Vec<&'static str> {
-    GOLDEN
-        .lines()
-        .chain(CONTIGUOUS.lines())
-        .filter(|l| !l.trim().is_empty())
-        .collect()
-}
+use testkit::fixtures::jetstream_events as events;
 
 fn is_post_creation(v: &Value) -> bool {
     v["kind"] == "commit"

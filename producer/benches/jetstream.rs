@@ -9,16 +9,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use twitter_producer::bluesky::{self, Event};
 use twitter_producer::matcher::{Matcher, Tokens, keywords};
 
-const GOLDEN: &str = include_str!("../../fixtures/jetstream/golden-mixed.jsonl");
-const CONTIGUOUS: &str = include_str!("../../fixtures/jetstream/contiguous-152.jsonl");
-
-fn events() -> Vec<&'static str> {
-    GOLDEN
-        .lines()
-        .chain(CONTIGUOUS.lines())
-        .filter(|l| !l.trim().is_empty())
-        .collect()
-}
+use testkit::fixtures::jetstream_events as events;
 
 /// What `wantedCollections=app.bsky.feed.post` delivers: post events (identity and account
 /// events are rare beside them).

@@ -147,14 +147,10 @@ fn post_text_and_hashtags(record: &str) -> Result<(Cow<'_, str>, Vec<Cow<'_, str
 mod tests {
     use super::*;
 
-    const GOLDEN: &str = include_str!("../../fixtures/jetstream/golden-mixed.jsonl");
-    const CONTIGUOUS: &str = include_str!("../../fixtures/jetstream/contiguous-152.jsonl");
+    use testkit::fixtures::CONTIGUOUS;
 
     fn lines() -> impl Iterator<Item = &'static str> {
-        GOLDEN
-            .lines()
-            .chain(CONTIGUOUS.lines())
-            .filter(|l| !l.is_empty())
+        testkit::fixtures::jetstream_events().into_iter()
     }
 
     #[test]

@@ -15,6 +15,21 @@ pub struct FixturePost {
     pub line: String,
 }
 
+/// `fixtures/jetstream/golden-mixed.jsonl`: 10 hand-picked events of every kind.
+pub const GOLDEN_MIXED: &str = include_str!("../../fixtures/jetstream/golden-mixed.jsonl");
+/// `fixtures/jetstream/contiguous-152.jsonl`: 152 consecutive events of one capture.
+pub const CONTIGUOUS: &str = include_str!("../../fixtures/jetstream/contiguous-152.jsonl");
+
+/// Every Jetstream fixture event, one JSON message each: `GOLDEN_MIXED`'s, then `CONTIGUOUS`'s.
+pub fn jetstream_events() -> Vec<&'static str> {
+    GOLDEN_MIXED
+        .lines()
+        .chain(CONTIGUOUS.lines())
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
 /// `fixtures/<name>` in this repository.
 pub fn fixtures_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -65,6 +80,16 @@ pub fn x_posts() -> std::io::Result<Vec<FixturePost>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_jetstream_fixture_event_is_one_json_object() {
+        let events = jetstream_events();
+        assert_eq!(events.len(), 10 + 152);
+        for event in events {
+            let value: Value = serde_json::from_str(event).unwrap();
+            assert!(value["kind"].is_string(), "{event}");
+        }
+    }
 
     #[test]
     fn every_x_fixture_post_is_read_with_its_rule_tags() {

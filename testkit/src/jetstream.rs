@@ -30,10 +30,7 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-/// `fixtures/jetstream/golden-mixed.jsonl`: 10 hand-picked events of every kind.
-pub const GOLDEN_MIXED: &str = include_str!("../../fixtures/jetstream/golden-mixed.jsonl");
-/// `fixtures/jetstream/contiguous-152.jsonl`: 152 consecutive events of one capture.
-pub const CONTIGUOUS: &str = include_str!("../../fixtures/jetstream/contiguous-152.jsonl");
+pub use crate::fixtures::{CONTIGUOUS, GOLDEN_MIXED};
 
 #[derive(Debug, Clone)]
 pub struct JetstreamServerConfig {

@@ -6,9 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::jetstream::{
-    CONTIGUOUS, GOLDEN_MIXED, JetstreamServer, JetstreamServerConfig, lines, retimed,
-};
+use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, retimed};
 use testkit::moto::{self, Moto, StoredRecord};
 
 #[allow(unused_imports)]
@@ -125,8 +123,10 @@ fn replace_first(line: &str, from: &str, to: &str) -> String {
 /// post's record in another collection, and a matching post delivered twice. Retimed one second
 /// apart from an hour ago.
 pub fn firehose() -> Vec<String> {
-    let mut events = lines(GOLDEN_MIXED);
-    events.extend(lines(CONTIGUOUS));
+    let mut events: Vec<String> = testkit::fixtures::jetstream_events()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let matching = events
         .iter()
         .find(|l| !expected_keywords(l).is_empty() && l.contains("\"langs\""))

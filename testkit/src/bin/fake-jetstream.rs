@@ -10,10 +10,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use testkit::cli::{announce, fail, init_tracing, parse_args, serve_until_signal};
-use testkit::jetstream::{
-    CONTIGUOUS, GOLDEN_MIXED, JetstreamServer, JetstreamServerConfig, Step, lines, retimed,
-    with_rkey,
-};
+use testkit::fixtures::jetstream_events;
+use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, Step, lines, retimed, with_rkey};
 
 /// Serves Bluesky Jetstream events on ws://127.0.0.1:PORT/subscribe.
 #[derive(Debug, Parser)]
@@ -115,8 +113,7 @@ async fn main() -> ExitCode {
 fn read_events(files: &[PathBuf]) -> Result<Vec<String>, String> {
     let mut events = Vec::new();
     if files.is_empty() {
-        events.extend(lines(GOLDEN_MIXED));
-        events.extend(lines(CONTIGUOUS));
+        events.extend(jetstream_events().into_iter().map(str::to_owned));
         return Ok(events);
     }
     for file in files {
