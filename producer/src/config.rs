@@ -21,6 +21,7 @@ Environment:
   JETSTREAM_URL                   Bluesky: one Jetstream endpoint, ws:// or wss://
                                     [default: the four public hosts, in turn]
   JETSTREAM_CURSOR_FILE           same as --cursor-file
+  TWITTER_PRODUCER_SPOOL_DIR      same as --spool-dir
   TWITTER_BEARER_TOKEN            app-only bearer token
   TWITTER_API_CONSUMER_KEY        with TWITTER_API_CONSUMER_SECRET: exchanged for a bearer token
   TWITTER_API_CONSUMER_SECRET       (POST /oauth2/token)
@@ -70,9 +71,31 @@ pub struct Cli {
     #[arg(long, value_name = "MS", default_value_t = 100)]
     pub linger_ms: u64,
 
-    /// Posts held in memory between the stream and Kinesis; when full, reading slows down.
-    #[arg(long, value_name = "POSTS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub queue_capacity: u64,
+    /// No longer used: posts wait in the on-disk spool (--spool-max-bytes). Accepted so that
+    /// existing command lines keep working.
+    #[arg(long, value_name = "POSTS", hide = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub queue_capacity: Option<u64>,
+
+    /// Where posts wait between the stream and Kinesis, on disk, so that a crash or a Kinesis
+    /// outage loses nothing [default: spool/ beside the stats file].
+    #[arg(long, value_name = "DIR", env = "TWITTER_PRODUCER_SPOOL_DIR")]
+    pub spool_dir: Option<PathBuf>,
+
+    /// The most the spool may hold on disk (e.g. 1GiB, 500MiB, 2000000000); only when it is
+    /// full does reading slow down.
+    #[arg(long, value_name = "BYTES", default_value = "1GiB", value_parser = parse_bytes)]
+    pub spool_max_bytes: u64,
+
+    /// The spool syncs to disk at most this often: a power cut loses at most this window (a
+    /// process crash loses nothing).
+    #[arg(long, value_name = "MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub spool_sync_ms: u64,
+
+    /// X only: at start, when X says the app's one connection is taken, do not end that
+    /// connection (DELETE /2/connections/filtered_stream) but wait for it to go. For apps that
+    /// share connections on purpose (Enterprise).
+    #[arg(long)]
+    pub no_take_over: bool,
 
     /// Seconds between progress log lines.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
@@ -174,6 +197,8 @@ pub enum SourceSettings {
         rules: Vec<Rule>,
         api_url: String,
         credentials: XCredentials,
+        /// End a stale connection that holds the app's slot (`--no-take-over` turns it off).
+        take_over: bool,
     },
     Bluesky {
         keywords: Vec<Keyword>,
@@ -183,13 +208,21 @@ pub enum SourceSettings {
     },
 }
 
+/// Where and how the spool keeps posts on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpoolSettings {
+    pub dir: PathBuf,
+    pub max_bytes: u64,
+    pub sync_interval: Duration,
+}
+
 #[derive(Debug)]
 pub struct Settings {
     pub source: SourceSettings,
     pub max_posts: Option<u64>,
     pub stall_timeout: Duration,
     pub linger: Duration,
-    pub queue_capacity: usize,
+    pub spool: SpoolSettings,
     pub progress_interval: Duration,
     pub stats_file: PathBuf,
     pub status_addr: Option<SocketAddr>,
@@ -230,6 +263,7 @@ impl Settings {
                 env.twitter_api_consumer_key,
                 env.twitter_api_consumer_secret,
                 env.twitter_api_url,
+                !cli.no_take_over,
             )?,
             Wanted::Keywords(keywords) => SourceSettings::Bluesky {
                 keywords,
@@ -254,12 +288,26 @@ impl Settings {
         let stats_file = cli
             .stats_file
             .unwrap_or_else(|| state_dir.join("stats.json"));
+        if cli.queue_capacity.is_some() {
+            tracing::warn!("--queue-capacity is no longer used: posts wait in the spool on disk (--spool-max-bytes)");
+        }
+        if cli.spool_max_bytes < MIN_SPOOL_BYTES {
+            return Err(ProducerError::Config(format!(
+                "--spool-max-bytes {} is too small: the spool needs at least {MIN_SPOOL_BYTES} bytes (a few records of up to 1 MiB)",
+                cli.spool_max_bytes
+            )));
+        }
+        let spool = SpoolSettings {
+            dir: cli.spool_dir.unwrap_or_else(|| state_dir.join("spool")),
+            max_bytes: cli.spool_max_bytes,
+            sync_interval: Duration::from_millis(cli.spool_sync_ms),
+        };
         Ok(Settings {
             source,
             max_posts: cli.max_tweets,
             stall_timeout: Duration::from_secs(cli.stall_timeout),
             linger: Duration::from_millis(cli.linger_ms),
-            queue_capacity: usize::try_from(cli.queue_capacity).unwrap_or(usize::MAX),
+            spool,
             progress_interval: Duration::from_secs(cli.progress_interval),
             stats_file,
             status_addr: cli.status_addr,
@@ -284,6 +332,7 @@ fn x_settings(
     consumer_key: Option<SecretString>,
     consumer_secret: Option<SecretString>,
     api_url: Option<String>,
+    take_over: bool,
 ) -> Result<SourceSettings, ProducerError> {
     let x_credentials = match (
         bearer_token,
@@ -323,6 +372,7 @@ fn x_settings(
         rules,
         api_url,
         credentials: x_credentials,
+        take_over,
     })
 }
 
@@ -428,6 +478,41 @@ fn x_operator(keyword: &str) -> Option<String> {
     ))
 }
 
+/// The smallest spool: room for a few segments of the largest records Kinesis takes.
+pub const MIN_SPOOL_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A byte count: digits, optionally followed by a unit (`K`, `M`, `G`, `T` are powers of 1000,
+/// `KiB`, `MiB`, `GiB`, `TiB` powers of 1024; `B` or nothing for bytes).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a byte count (e.g. 1GiB, 500MiB, 2000000)"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (use B, KiB, MiB, GiB, TiB or K, M, G, T)"
+            ));
+        }
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
 /// systemd's `StateDirectory=` first, then the XDG convention, then the working directory.
 fn default_state_dir(
     state_directory: Option<PathBuf>,
@@ -482,6 +567,48 @@ mod tests {
         );
         assert_eq!(s.stream_name, "tweets");
         assert!(matches!(credentials(&s), XCredentials::Bearer(t) if t.expose_secret() == "t0k3n"));
+    }
+
+    #[test]
+    fn the_spool_defaults_to_a_gibibyte_beside_the_stats_file() {
+        let mut vars = BASE.to_vec();
+        vars.push(("STATE_DIRECTORY", "/var/lib/twitter-producer"));
+        let s = settings(&["rust"], &vars).expect("valid");
+        assert_eq!(
+            s.spool,
+            SpoolSettings {
+                dir: PathBuf::from("/var/lib/twitter-producer/spool"),
+                max_bytes: 1 << 30,
+                sync_interval: Duration::from_millis(50),
+            }
+        );
+        let s = settings(
+            &["rust", "--spool-dir", "/tmp/s", "--spool-max-bytes", "500MiB", "--spool-sync-ms", "10"],
+            BASE,
+        )
+        .expect("valid");
+        assert_eq!(s.spool.dir, PathBuf::from("/tmp/s"));
+        assert_eq!(s.spool.max_bytes, 500 * 1024 * 1024);
+        assert_eq!(s.spool.sync_interval, Duration::from_millis(10));
+        let err = settings(&["rust", "--spool-max-bytes", "1MiB"], BASE).expect_err("too small");
+        assert!(err.to_string().contains("--spool-max-bytes"), "{err}");
+        assert!(
+            settings(&["rust", "--queue-capacity", "10"], BASE).is_ok(),
+            "an old command line still starts"
+        );
+    }
+
+    #[test]
+    fn byte_counts_take_decimal_and_binary_units() {
+        assert_eq!(parse_bytes("2000000"), Ok(2_000_000));
+        assert_eq!(parse_bytes("1GiB"), Ok(1_073_741_824));
+        assert_eq!(parse_bytes("1 GiB"), Ok(1_073_741_824));
+        assert_eq!(parse_bytes("3g"), Ok(3_000_000_000));
+        assert_eq!(parse_bytes("64KiB"), Ok(65_536));
+        assert!(parse_bytes("GiB").is_err());
+        assert!(parse_bytes("1.5GiB").is_err());
+        assert!(parse_bytes("5 parsecs").expect_err("unit").contains("parsecs"));
+        assert!(parse_bytes("99999999999TiB").expect_err("overflow").contains("too large"));
     }
 
     #[test]

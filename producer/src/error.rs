@@ -42,6 +42,14 @@ pub enum ProducerError {
     Kinesis { stream: String, detail: String },
     #[error("{records} buffered records were not written before the shutdown deadline")]
     FlushTimeout { records: usize },
+    /// The spool cannot be opened or written: without it a post read could be lost, so the
+    /// producer does not read.
+    #[error("spool {dir}: {detail}")]
+    Spool { dir: String, detail: String },
+    /// Another producer holds the spool: two writers would send each other's posts twice or
+    /// delete them before they reach Kinesis.
+    #[error("spool {dir} is in use by another twitter-producer (pid {pid}); give each producer its own --spool-dir")]
+    SpoolLocked { dir: String, pid: String },
     #[error("cannot serve status on {addr}")]
     StatusServer {
         addr: String,
@@ -56,7 +64,8 @@ impl ProducerError {
         match self {
             ProducerError::Config(_)
             | ProducerError::InvalidRule { .. }
-            | ProducerError::StatusServer { .. } => ExitCode::from(2),
+            | ProducerError::StatusServer { .. }
+            | ProducerError::SpoolLocked { .. } => ExitCode::from(2),
             _ => ExitCode::from(1),
         }
     }

@@ -48,6 +48,7 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
             rules,
             api_url,
             credentials,
+            take_over,
         } => {
             let http = x::http_client()?;
             let token = match &credentials {
@@ -57,7 +58,7 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
                     x::bearer_from_consumer_key(&http, &api_url, key, secret).await?
                 }
             };
-            let x = x::XClient::new(http, &api_url, token);
+            let x = x::XClient::new(http, &api_url, token).with_take_over(take_over);
             let rules = x.sync_rules(&rules).await?;
             tracing::info!(
                 kept = rules.kept,

@@ -29,6 +29,15 @@ pub struct Stats {
     pub duplicates_skipped: Counter,
     pub queue_depth: Gauge,
     pub connected: Gauge,
+    pub spool_bytes: Gauge,
+    pub spool_records: Gauge,
+    pub spool_oldest_age_seconds: Gauge,
+    pub spool_full: Gauge,
+    pub spool_replayed: Counter,
+    pub spool_corrupt: Counter,
+    pub usage_capped: Gauge,
+    pub connection_takeovers: Counter,
+    pub rate_limit_waits: Counter,
     last_post_unix_ms: AtomicU64,
 }
 
@@ -82,6 +91,49 @@ impl Default for Stats {
             "1 while a stream connection is open",
             connected.clone(),
         );
+        let mut gauge = |name: &str, help: &str| {
+            let gauge = Gauge::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        };
+        let spool_bytes = gauge("spool_bytes", "Bytes the spool holds on disk");
+        let spool_records = gauge(
+            "spool_records",
+            "Posts in the spool that Kinesis has not taken yet",
+        );
+        let spool_oldest_age_seconds = gauge(
+            "spool_oldest_age_seconds",
+            "Age of the oldest post Kinesis has not taken yet",
+        );
+        let spool_full = gauge(
+            "spool_full",
+            "1 while the spool is full and reading waits for Kinesis",
+        );
+        let usage_capped = gauge(
+            "usage_capped",
+            "1 while X refuses the stream because the app's monthly post cap is reached",
+        );
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let spool_replayed = counter(
+            "spool_replayed",
+            "Posts sent again from the spool after a restart (Kinesis may have had some: the consumer keys by post id)",
+        );
+        let spool_corrupt = counter(
+            "spool_corrupt",
+            "Spool records skipped because they were torn or corrupt on disk",
+        );
+        let connection_takeovers = counter(
+            "connection_takeovers",
+            "Stale X stream connections of this app ended to take the slot back",
+        );
+        let rate_limit_waits = counter(
+            "rate_limit_waits",
+            "Waits for X's rate-limit window to reset before connecting or changing rules",
+        );
         Stats {
             registry,
             posts_received,
@@ -98,6 +150,15 @@ impl Default for Stats {
             duplicates_skipped,
             queue_depth,
             connected,
+            spool_bytes,
+            spool_records,
+            spool_oldest_age_seconds,
+            spool_full,
+            spool_replayed,
+            spool_corrupt,
+            usage_capped,
+            connection_takeovers,
+            rate_limit_waits,
             last_post_unix_ms: AtomicU64::new(0),
         }
     }
@@ -143,6 +204,8 @@ impl Stats {
             malformed_lines: self.malformed_lines.get(),
             events_received: self.events_received.get(),
             duplicates_skipped: self.duplicates_skipped.get(),
+            spool_replayed: self.spool_replayed.get(),
+            spool_corrupt: self.spool_corrupt.get(),
         }
     }
 }
@@ -161,6 +224,8 @@ pub struct Totals {
     pub malformed_lines: u64,
     pub events_received: u64,
     pub duplicates_skipped: u64,
+    pub spool_replayed: u64,
+    pub spool_corrupt: u64,
 }
 
 impl Totals {
@@ -176,6 +241,8 @@ impl Totals {
             malformed_lines: self.malformed_lines + other.malformed_lines,
             events_received: self.events_received + other.events_received,
             duplicates_skipped: self.duplicates_skipped + other.duplicates_skipped,
+            spool_replayed: self.spool_replayed + other.spool_replayed,
+            spool_corrupt: self.spool_corrupt + other.spool_corrupt,
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct XClient {
     http: reqwest::Client,
     base_url: String,
     token: SecretString,
+    /// End a stale connection of this app that holds the stream slot (`--no-take-over`: no).
+    take_over: bool,
 }
 
 /// Why the stream could not be opened.
@@ -165,7 +167,19 @@ impl XClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
+            take_over: true,
         }
+    }
+
+    /// Whether a stale connection holding the app's one stream slot may be ended
+    /// (`DELETE /2/connections/filtered_stream`); on by default, off with `--no-take-over`.
+    pub fn with_take_over(mut self, take_over: bool) -> XClient {
+        self.take_over = take_over;
+        self
+    }
+
+    pub fn take_over(&self) -> bool {
+        self.take_over
     }
 
     /// Makes X's rule set equal to `desired`: a dry run first, so an invalid rule stops the

@@ -69,6 +69,11 @@ impl Harness {
         self.state.path().join("stats.json")
     }
 
+    /// This test's own spool, so parallel producers never share one.
+    pub fn spool_dir(&self) -> std::path::PathBuf {
+        self.state.path().join("spool")
+    }
+
     /// The producer binary, configured for this harness with a clean environment.
     pub fn producer(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_twitter-producer"));
@@ -80,6 +85,7 @@ impl Harness {
             .env("TWITTER_BEARER_TOKEN", TOKEN)
             .env("TWITTER_API_URL", self.x.base_url())
             .env("TWITTER_PRODUCER_STATS_FILE", self.stats_file())
+            .env("TWITTER_PRODUCER_SPOOL_DIR", self.spool_dir())
             .env("RUST_LOG", "info")
             .args(["--progress-interval", "1"])
             .args(args)
