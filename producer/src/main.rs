@@ -121,7 +121,7 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
         stats: Arc::clone(&stats),
         stall_timeout: settings.stall_timeout,
         linger: settings.linger,
-        queue_capacity: settings.queue_capacity,
+        queue_capacity: 5000,
         max_posts: settings.max_posts,
         reconnect,
     }
