@@ -289,7 +289,9 @@ impl Settings {
             .stats_file
             .unwrap_or_else(|| state_dir.join("stats.json"));
         if cli.queue_capacity.is_some() {
-            tracing::warn!("--queue-capacity is no longer used: posts wait in the spool on disk (--spool-max-bytes)");
+            tracing::warn!(
+                "--queue-capacity is no longer used: posts wait in the spool on disk (--spool-max-bytes)"
+            );
         }
         if cli.spool_max_bytes < MIN_SPOOL_BYTES {
             return Err(ProducerError::Config(format!(
@@ -583,7 +585,15 @@ mod tests {
             }
         );
         let s = settings(
-            &["rust", "--spool-dir", "/tmp/s", "--spool-max-bytes", "500MiB", "--spool-sync-ms", "10"],
+            &[
+                "rust",
+                "--spool-dir",
+                "/tmp/s",
+                "--spool-max-bytes",
+                "500MiB",
+                "--spool-sync-ms",
+                "10",
+            ],
             BASE,
         )
         .expect("valid");
@@ -607,8 +617,16 @@ mod tests {
         assert_eq!(parse_bytes("64KiB"), Ok(65_536));
         assert!(parse_bytes("GiB").is_err());
         assert!(parse_bytes("1.5GiB").is_err());
-        assert!(parse_bytes("5 parsecs").expect_err("unit").contains("parsecs"));
-        assert!(parse_bytes("99999999999TiB").expect_err("overflow").contains("too large"));
+        assert!(
+            parse_bytes("5 parsecs")
+                .expect_err("unit")
+                .contains("parsecs")
+        );
+        assert!(
+            parse_bytes("99999999999TiB")
+                .expect_err("overflow")
+                .contains("too large")
+        );
     }
 
     #[test]

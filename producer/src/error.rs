@@ -48,7 +48,9 @@ pub enum ProducerError {
     Spool { dir: String, detail: String },
     /// Another producer holds the spool: two writers would send each other's posts twice or
     /// delete them before they reach Kinesis.
-    #[error("spool {dir} is in use by another twitter-producer (pid {pid}); give each producer its own --spool-dir")]
+    #[error(
+        "spool {dir} is in use by another twitter-producer (pid {pid}); give each producer its own --spool-dir"
+    )]
     SpoolLocked { dir: String, pid: String },
     #[error("cannot serve status on {addr}")]
     StatusServer {

@@ -16,6 +16,7 @@ pub mod decode;
 pub mod error;
 pub mod jetstream;
 pub mod matcher;
+pub mod outlet;
 pub mod pipeline;
 pub mod reconnect;
 pub mod retry;

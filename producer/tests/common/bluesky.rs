@@ -66,7 +66,10 @@ impl BlueskyHarness {
             .env("JETSTREAM_URL", self.jetstream.url())
             .env("JETSTREAM_CURSOR_FILE", self.cursor_file())
             .env("TWITTER_PRODUCER_STATS_FILE", self.stats_file())
-            .env("TWITTER_PRODUCER_SPOOL_DIR", self.state.path().join("spool"))
+            .env(
+                "TWITTER_PRODUCER_SPOOL_DIR",
+                self.state.path().join("spool"),
+            )
             .env("RUST_LOG", "info")
             .args(["--source", "bluesky", "--progress-interval", "1"])
             .args(args)

@@ -1,0 +1,72 @@
+//! The one way a post leaves a source: the per-record size check, the queue to the sink and the
+//! spend guard.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::batch::{self, Entry};
+use crate::source::StopReason;
+use crate::stats::Stats;
+
+/// Where posts go: the sink's queue, behind the per-record size check and the spend guard.
+#[derive(Debug)]
+pub struct Outlet {
+    output: mpsc::Sender<Entry>,
+    pub stats: Arc<Stats>,
+    max_posts: Option<u64>,
+    forwarded: u64,
+    pub shutdown: CancellationToken,
+}
+
+/// What became of a post handed to [`Outlet::send`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    Queued,
+    /// Queued, and it was the last one: stop reading.
+    Stop(StopReason),
+}
+
+impl Outlet {
+    pub fn new(
+        output: mpsc::Sender<Entry>,
+        stats: Arc<Stats>,
+        max_posts: Option<u64>,
+        shutdown: CancellationToken,
+    ) -> Outlet {
+        Outlet {
+            output,
+            stats,
+            max_posts,
+            forwarded: 0,
+            shutdown,
+        }
+    }
+
+    /// Whether Kinesis can hold the record; one it cannot is logged and counted, and must not be
+    /// sent (it would sink its whole PutRecords call).
+    pub fn admit(&self, entry: &Entry) -> bool {
+        match batch::check_entry(entry) {
+            Ok(()) => true,
+            Err(error) => {
+                self.stats.records_skipped.inc();
+                tracing::warn!(post_id = %entry.partition_key, %error, "skipped a post Kinesis cannot hold");
+                false
+            }
+        }
+    }
+
+    /// Queues an admitted record, waiting while the queue is full (backpressure).
+    pub async fn send(&mut self, entry: Entry) -> Sent {
+        if self.output.send(entry).await.is_err() {
+            // The sink only stops early on a fatal error, which it reports itself.
+            return Sent::Stop(StopReason::Shutdown);
+        }
+        self.forwarded += 1;
+        if self.max_posts.is_some_and(|max| self.forwarded >= max) {
+            return Sent::Stop(StopReason::SpendGuard);
+        }
+        Sent::Queued
+    }
+}
