@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use crate::spool::Spooled;
+
 /// Records in one PutRecords call.
 pub const MAX_RECORDS_PER_CALL: usize = 500;
 /// Bytes in one PutRecords call, data and partition keys together.
@@ -71,17 +73,17 @@ pub fn check_entry(entry: &Entry) -> Result<(), RejectedEntry> {
     Ok(())
 }
 
-/// Records waiting to be written, oldest first. Failed entries stay at the front, so they go
-/// out again in the next call, ahead of newer records.
+/// Records read from the spool and waiting to be written, oldest first. Failed entries stay at
+/// the front, so they go out again in the next call, ahead of newer records.
 #[derive(Debug, Default)]
 pub struct Pending {
-    entries: VecDeque<Entry>,
+    entries: VecDeque<Spooled>,
     bytes: usize,
     oldest: Option<Instant>,
 }
 
 impl Pending {
-    pub fn push(&mut self, entry: Entry, now: Instant) {
+    pub fn push(&mut self, entry: Spooled, now: Instant) {
         self.bytes += entry.size();
         self.entries.push_back(entry);
         self.oldest.get_or_insert(now);
@@ -120,22 +122,26 @@ impl Pending {
     }
 
     /// The entries of the next call, in order.
-    pub fn next_call(&self) -> impl Iterator<Item = &Entry> {
+    pub fn next_call(&self) -> impl Iterator<Item = &Spooled> {
         self.entries.iter().take(self.next_call_len())
     }
 
     /// Settles a call of `sent` entries: all are removed but those whose position (within the
-    /// call) is in `failed`, which stay at the front in their order.
-    pub fn settle(&mut self, sent: usize, failed: &[usize], now: Instant) {
+    /// call) is in `failed`, which stay at the front in their order. Returns the spool sequence
+    /// numbers of the removed ones: Kinesis has them.
+    pub fn settle(&mut self, sent: usize, failed: &[usize], now: Instant) -> Vec<u64> {
         let mut kept = VecDeque::with_capacity(failed.len() + self.entries.len() - sent);
+        let mut written = Vec::with_capacity(sent - failed.len().min(sent));
         for (position, entry) in self.entries.drain(..sent).enumerate() {
             if failed.contains(&position) {
                 kept.push_back(entry);
+            } else {
+                written.push(entry.seq);
             }
         }
         kept.extend(self.entries.drain(..));
         self.entries = kept;
-        self.bytes = self.entries.iter().map(Entry::size).sum();
+        self.bytes = self.entries.iter().map(Spooled::size).sum();
         self.oldest = if self.entries.is_empty() {
             None
         } else if failed.is_empty() {
@@ -145,6 +151,7 @@ impl Pending {
         } else {
             self.oldest
         };
+        written
     }
 }
 
@@ -190,16 +197,24 @@ mod tests {
         }
     }
 
+    fn spooled(seq: u64, key: &str, size: usize) -> Spooled {
+        Spooled {
+            seq,
+            appended_at_ms: 0,
+            entry: entry(key, size),
+        }
+    }
+
     #[test]
     fn a_call_holds_at_most_500_records() {
         let now = Instant::now();
         let mut pending = Pending::default();
         for i in 0..500 {
             assert!(!pending.is_full());
-            pending.push(entry(&i.to_string(), 10), now);
+            pending.push(spooled(i, &i.to_string(), 10), now);
         }
         assert!(pending.is_full());
-        pending.push(entry("500", 10), now);
+        pending.push(spooled(500, "500", 10), now);
         assert_eq!(pending.next_call_len(), 500);
     }
 
@@ -208,11 +223,11 @@ mod tests {
         let now = Instant::now();
         let mut pending = Pending::default();
         for i in 0..6 {
-            pending.push(entry(&i.to_string(), MAX_RECORD_BYTES), now);
+            pending.push(spooled(i, &i.to_string(), MAX_RECORD_BYTES), now);
         }
         assert!(pending.is_full());
         assert_eq!(pending.next_call_len(), 5);
-        let total: usize = pending.next_call().map(Entry::size).sum();
+        let total: usize = pending.next_call().map(Spooled::size).sum();
         assert!(total <= MAX_BYTES_PER_CALL);
     }
 
@@ -220,19 +235,23 @@ mod tests {
     fn settle_keeps_only_failed_entries_in_front_of_newer_ones() {
         let now = Instant::now();
         let mut pending = Pending::default();
-        for key in ["a", "b", "c", "d"] {
-            pending.push(entry(key, 10), now);
+        for (seq, key) in (1..).zip(["a", "b", "c", "d"]) {
+            pending.push(spooled(seq, key, 10), now);
         }
         assert_eq!(pending.next_call_len(), 4);
-        pending.push(entry("e", 10), now); // arrived while the call was in flight
-        pending.settle(4, &[1, 3], now);
+        pending.push(spooled(5, "e", 10), now); // arrived while the call was in flight
+        assert_eq!(
+            pending.settle(4, &[1, 3], now),
+            [1, 3],
+            "a and c were written"
+        );
         let keys: Vec<_> = pending
             .next_call()
-            .map(|e| e.partition_key.as_str())
+            .map(|e| e.entry.partition_key.as_str())
             .collect();
         assert_eq!(keys, ["b", "d", "e"]);
         assert_eq!(pending.len(), 3);
-        pending.settle(3, &[], now);
+        assert_eq!(pending.settle(3, &[], now), [2, 4, 5]);
         assert!(pending.is_empty());
         assert_eq!(pending.oldest(), None);
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::sink::Acknowledge;
+use crate::spool::Acknowledge;
 
 /// A resume starts this far before the watermark. Jetstream's own advice is "a few seconds":
 /// events reach a host a little out of order, and hosts stamp events with their own clocks.

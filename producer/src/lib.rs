@@ -23,6 +23,7 @@ pub mod retry;
 pub mod rules;
 pub mod sink;
 pub mod source;
+pub mod spool;
 pub mod stats;
 pub mod status;
 pub mod stream;

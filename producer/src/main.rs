@@ -13,6 +13,7 @@ use twitter_producer::jetstream::JetstreamSpec;
 use twitter_producer::matcher::Matcher;
 use twitter_producer::pipeline::{self, Pipeline, SourceSpec};
 use twitter_producer::reconnect::Schedule;
+use twitter_producer::spool::Spool;
 use twitter_producer::stats::{Stats, StatsFile};
 use twitter_producer::status::{self, StatusState};
 use twitter_producer::stream::StopReason;
@@ -39,6 +40,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings) -> Result<(), ProducerError> {
+    // First, so a second producer on the same spool stops before it touches X or Kinesis.
+    let stats = Arc::new(Stats::default());
+    let (spool, spool_reader) = Spool::open(&settings.spool, Arc::clone(&stats))?;
     let aws_config = aws::sdk_config(settings.aws_alias_credentials.as_ref()).await;
     let kinesis = aws_sdk_kinesis::Client::new(&aws_config);
     aws::check_stream(&kinesis, &settings.stream_name).await?;
@@ -95,7 +99,6 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
 
     let shutdown = CancellationToken::new();
     tokio::spawn(watch_signals(shutdown.clone()));
-    let stats = Arc::new(Stats::default());
     let stats_file = Arc::new(StatsFile::open(
         settings.stats_file.clone(),
         time::OffsetDateTime::now_utc(),
@@ -121,7 +124,8 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
         stats: Arc::clone(&stats),
         stall_timeout: settings.stall_timeout,
         linger: settings.linger,
-        queue_capacity: 5000,
+        spool,
+        spool_reader,
         max_posts: settings.max_posts,
         reconnect,
     }
@@ -135,7 +139,7 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
             max_tweets = settings.max_posts,
             "spend guard reached; stopped"
         ),
-        StopReason::Shutdown => tracing::info!("stopped on signal; all buffered posts written"),
+        StopReason::Shutdown => tracing::info!("stopped on signal"),
     }
     Ok(())
 }
@@ -156,11 +160,13 @@ async fn watch_signals(shutdown: CancellationToken) {
             _ = terminate.recv() => {}
         }
         if count == 0 {
-            tracing::info!("stopping: flushing buffered posts (signal again to exit at once)");
+            tracing::info!(
+                "stopping: writing spooled posts to Kinesis (signal again to exit at once; the spool keeps what is left)"
+            );
             shutdown.cancel();
         }
     }
-    tracing::warn!("second signal: exiting without flushing");
+    tracing::warn!("second signal: exiting now; unwritten posts stay in the spool");
     std::process::exit(130);
 }
 

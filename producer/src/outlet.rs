@@ -1,19 +1,19 @@
-//! The one way a post leaves a source: the per-record size check, the queue to the sink and the
-//! spend guard.
+//! The one way a post leaves a source: the per-record size check, the spool and the spend
+//! guard.
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{self, Entry};
 use crate::source::StopReason;
+use crate::spool::Spool;
 use crate::stats::Stats;
 
-/// Where posts go: the sink's queue, behind the per-record size check and the spend guard.
+/// Where posts go: the spool, behind the per-record size check and the spend guard.
 #[derive(Debug)]
 pub struct Outlet {
-    output: mpsc::Sender<Entry>,
+    spool: Spool,
     pub stats: Arc<Stats>,
     max_posts: Option<u64>,
     forwarded: u64,
@@ -23,20 +23,21 @@ pub struct Outlet {
 /// What became of a post handed to [`Outlet::send`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sent {
+    /// In the spool.
     Queued,
-    /// Queued, and it was the last one: stop reading.
+    /// Spooled, and it was the last one: stop reading.
     Stop(StopReason),
 }
 
 impl Outlet {
     pub fn new(
-        output: mpsc::Sender<Entry>,
+        spool: Spool,
         stats: Arc<Stats>,
         max_posts: Option<u64>,
         shutdown: CancellationToken,
     ) -> Outlet {
         Outlet {
-            output,
+            spool,
             stats,
             max_posts,
             forwarded: 0,
@@ -57,12 +58,10 @@ impl Outlet {
         }
     }
 
-    /// Queues an admitted record, waiting while the queue is full (backpressure).
+    /// Spools an admitted record: once this returns, a crash cannot lose it. Waits only while
+    /// the spool is full.
     pub async fn send(&mut self, entry: Entry) -> Sent {
-        if self.output.send(entry).await.is_err() {
-            // The sink only stops early on a fatal error, which it reports itself.
-            return Sent::Stop(StopReason::Shutdown);
-        }
+        self.spool.append(&entry, &self.shutdown).await;
         self.forwarded += 1;
         if self.max_posts.is_some_and(|max| self.forwarded >= max) {
             return Sent::Stop(StopReason::SpendGuard);

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cursor::{self, CursorStore};
@@ -12,11 +11,13 @@ use crate::jetstream::{Jetstream, JetstreamSpec};
 use crate::reconnect::Schedule;
 use crate::sink::KinesisSink;
 use crate::source::{self, Outlet, StopReason};
+use crate::spool::{Spool, SpoolReader};
 use crate::stats::{Stats, StatsFile, Totals};
 use crate::stream::FilteredStream;
 use crate::x::{SyncedRules, XClient};
 
-/// After a stop signal, buffered records get this long to reach Kinesis.
+/// After a stop signal, spooled records get this long to reach Kinesis; what is left waits in
+/// the spool for the next start.
 pub const FLUSH_DEADLINE: Duration = Duration::from_secs(9);
 
 /// Where posts come from.
@@ -46,7 +47,10 @@ pub struct Pipeline {
     pub stats: Arc<Stats>,
     pub stall_timeout: Duration,
     pub linger: Duration,
-    pub queue_capacity: usize,
+    /// The spool, opened before anything else so a second producer on it stops at once; what an
+    /// earlier run left in it is written first.
+    pub spool: Spool,
+    pub spool_reader: SpoolReader,
     pub max_posts: Option<u64>,
     /// The source's schedule in production ([`Schedule::X_DOCUMENTED`], [`Schedule::JETSTREAM`]);
     /// tests shorten it.
@@ -54,12 +58,16 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Runs until `shutdown` (then flushes within [`FLUSH_DEADLINE`]), the spend guard, or a
-    /// fatal error. A resume position is saved every few seconds and once more at the end,
-    /// whatever the end: the watermark only ever names posts Kinesis has.
+    /// Runs until `shutdown` (then writes what Kinesis takes within [`FLUSH_DEADLINE`]; the rest
+    /// stays in the spool for the next start), the spend guard, or a fatal error. A resume
+    /// position is saved every few seconds and once more at the end, whatever the end: it only
+    /// ever names posts the spool has made durable.
     pub async fn run(self, shutdown: CancellationToken) -> Result<StopReason, ProducerError> {
-        let stats = Arc::clone(&self.stats);
+        let spool = self.spool.clone();
         let cursor = self.source.cursor().cloned();
+        if let Some(cursor) = &cursor {
+            spool.acknowledge_positions_to(cursor.watermark.clone());
+        }
         let saver = cursor
             .clone()
             .map(|cursor| tokio::spawn(cursor.save_every(cursor::SAVE_INTERVAL)));
@@ -69,10 +77,19 @@ impl Pipeline {
         };
         let result = tokio::select! {
             result = self.run_to_completion(shutdown.clone()) => result,
-            () = deadline => Err(ProducerError::FlushTimeout {
-                records: usize::try_from(stats.queue_depth.get()).unwrap_or(0),
-            }),
+            () = deadline => {
+                let left = spool.state();
+                tracing::warn!(
+                    posts = left.records,
+                    bytes = left.bytes,
+                    deadline_s = FLUSH_DEADLINE.as_secs(),
+                    "Kinesis did not take every post before the shutdown deadline; the rest stay in the spool and go first at the next start"
+                );
+                Ok(StopReason::Shutdown)
+            }
         };
+        // The last sync first: the final resume position may then count every spooled post.
+        spool.finish();
         if let Some(saver) = saver {
             saver.abort();
         }
@@ -86,51 +103,56 @@ impl Pipeline {
         self,
         shutdown: CancellationToken,
     ) -> Result<StopReason, ProducerError> {
-        let (sender, receiver) = mpsc::channel(self.queue_capacity);
-        // The reader also stops when the sink dies, instead of reading posts nobody will write.
+        let Pipeline {
+            source,
+            kinesis,
+            stream_name,
+            stats,
+            stall_timeout,
+            linger,
+            spool,
+            spool_reader,
+            max_posts,
+            reconnect,
+        } = self;
+        // The reader also stops when the sink dies, instead of spooling posts nobody will write.
         let stop_reading = shutdown.child_token();
-        let mut sink = KinesisSink::new(
-            self.kinesis,
-            self.stream_name,
-            self.linger,
-            Arc::clone(&self.stats),
+        let sink = KinesisSink::new(
+            kinesis,
+            stream_name,
+            linger,
+            Arc::clone(&stats),
+            spool.clone(),
         );
-        if let Some(cursor) = self.source.cursor() {
-            sink = sink.with_acknowledgements(cursor.watermark.clone());
-        }
-        let sink_stop = stop_reading.clone();
-        let sink = tokio::spawn(async move {
-            let result = sink.run(receiver).await;
+        let write = async {
+            let result = sink.run(spool_reader).await;
             if result.is_err() {
-                sink_stop.cancel();
+                stop_reading.cancel();
             }
             result
-        });
-        let outlet = Outlet::new(
-            sender,
-            Arc::clone(&self.stats),
-            self.max_posts,
-            stop_reading,
-        );
-        // The reader owns the only sender: when it returns, the sink drains what is left and ends.
-        let read = match self.source {
-            SourceSpec::X { x, rules } => {
-                let reader = FilteredStream {
-                    x,
-                    tags_by_rule_id: rules.tags_by_id(),
-                    stall_timeout: self.stall_timeout,
-                };
-                source::run(reader, outlet, self.reconnect).await
-            }
-            SourceSpec::Bluesky(spec) => match Jetstream::new(spec, self.stall_timeout) {
-                Ok(reader) => source::run(reader, outlet, self.reconnect).await,
-                Err(error) => Err(error),
-            },
         };
-        let written = sink.await.map_err(|e| ProducerError::Kinesis {
-            stream: String::new(),
-            detail: format!("the Kinesis writer task failed: {e}"),
-        })?;
+        let outlet = Outlet::new(spool.clone(), stats, max_posts, stop_reading.clone());
+        let read = async {
+            let result = match source {
+                SourceSpec::X { x, rules } => {
+                    let reader = FilteredStream {
+                        x,
+                        tags_by_rule_id: rules.tags_by_id(),
+                        stall_timeout,
+                    };
+                    source::run(reader, outlet, reconnect).await
+                }
+                SourceSpec::Bluesky(spec) => match Jetstream::new(spec, stall_timeout) {
+                    Ok(reader) => source::run(reader, outlet, reconnect).await,
+                    Err(error) => Err(error),
+                },
+            };
+            // Nothing more comes: the sink writes what is left and ends.
+            spool.close();
+            result
+        };
+        // One task for both halves: a shutdown deadline that drops this future stops both.
+        let (written, read) = tokio::join!(write, read);
         written?;
         read
     }
@@ -163,7 +185,9 @@ fn log_progress(stats: &Stats, last: Totals, now: Totals, every: Duration) {
         malformed = now.malformed_lines,
         events_received = now.events_received,
         duplicates = now.duplicates_skipped,
-        queue_depth = stats.queue_depth.get(),
+        spool_posts = stats.spool_records.get(),
+        spool_bytes = stats.spool_bytes.get(),
+        spool_oldest_age_s = stats.spool_oldest_age_seconds.get(),
         connected = stats.is_connected(),
         "progress"
     );
@@ -183,6 +207,8 @@ pub fn log_summary(stats_file: &StatsFile, run: Totals) {
         skipped = run.records_skipped,
         events_received = run.events_received,
         duplicates = run.duplicates_skipped,
+        spool_replayed = run.spool_replayed,
+        spool_corrupt = run.spool_corrupt,
         all_runs = all.runs,
         all_runs_posts_written = all.totals.posts_written,
         "summary"

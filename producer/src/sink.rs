@@ -1,8 +1,9 @@
-//! The Kinesis side: batches records into PutRecords calls and makes sure each one is written.
+//! The Kinesis side: reads the spool in order, batches records into PutRecords calls, makes sure
+//! each one is written, and tells the spool what Kinesis took.
 //!
-//! Records arrive on a bounded channel. The sink takes records only while its pending batch is
-//! not full, so when Kinesis slows down (throttling, retries) the channel fills and the stream
-//! reader waits: memory stays bounded and nothing is dropped.
+//! The sink takes records from the spool only while its pending batch is not full, so memory
+//! stays bounded however far behind Kinesis is; the backlog waits on disk, and the source never
+//! waits on Kinesis.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +11,12 @@ use std::time::Duration;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::batch::{Entry, Pending};
+use crate::batch::Pending;
 use crate::error::ProducerError;
 use crate::retry;
+use crate::spool::{Spool, SpoolReader};
 use crate::stats::Stats;
 
 /// Back-off between attempts to write records that failed: short at first, since throttling
@@ -23,19 +24,13 @@ use crate::stats::Stats;
 pub const RETRY_MIN_DELAY: Duration = Duration::from_millis(100);
 pub const RETRY_MAX_DELAY: Duration = Duration::from_secs(10);
 
-/// Told the position of every record Kinesis took, for a source that resumes from a position
-/// (Jetstream). Records complete out of order: failed entries are sent again later.
-pub trait Acknowledge: Send + Sync + std::fmt::Debug {
-    fn written(&self, position: u64);
-}
-
 #[derive(Debug)]
 pub struct KinesisSink {
     client: aws_sdk_kinesis::Client,
     stream_name: String,
     linger: Duration,
     stats: Arc<Stats>,
-    acknowledge: Option<Arc<dyn Acknowledge>>,
+    spool: Spool,
 }
 
 /// How one PutRecords call went.
@@ -52,25 +47,20 @@ impl KinesisSink {
         stream_name: String,
         linger: Duration,
         stats: Arc<Stats>,
+        spool: Spool,
     ) -> Self {
         KinesisSink {
             client,
             stream_name,
             linger,
             stats,
-            acknowledge: None,
+            spool,
         }
     }
 
-    /// Reports each written record's position to `acknowledge`.
-    pub fn with_acknowledgements(mut self, acknowledge: Arc<dyn Acknowledge>) -> Self {
-        self.acknowledge = Some(acknowledge);
-        self
-    }
-
-    /// Writes everything that arrives until the channel closes and all is written. A failure no
-    /// retry can fix ends the run with an error naming how many records were not written.
-    pub async fn run(self, mut input: mpsc::Receiver<Entry>) -> Result<(), ProducerError> {
+    /// Writes everything the spool hands out until it is closed and all is written. A failure
+    /// no retry can fix ends the run with an error; what was not written stays in the spool.
+    pub async fn run(self, mut input: SpoolReader) -> Result<(), ProducerError> {
         let mut pending = Pending::default();
         let mut input_open = true;
         let mut backoff = None;
@@ -78,9 +68,6 @@ impl KinesisSink {
             if input_open {
                 input_open = self.fill(&mut pending, &mut input).await;
             }
-            self.stats
-                .queue_depth
-                .set(i64::try_from(pending.len() + input.len()).unwrap_or(i64::MAX));
             if pending.is_empty() {
                 if input_open {
                     continue;
@@ -91,14 +78,15 @@ impl KinesisSink {
             let outcome = match self.put(&pending, sent).await {
                 Ok(outcome) => outcome,
                 Err(error) => {
-                    let unwritten = pending.len() + input.len();
-                    tracing::error!(stream = %self.stream_name, unwritten, "{error}");
+                    let unwritten = self.spool.state().records;
+                    tracing::error!(stream = %self.stream_name, unwritten, "{error}; the unwritten posts stay in the spool");
                     return Err(error);
                 }
             };
             match outcome {
                 CallOutcome::Written { failed } if failed.is_empty() => {
-                    pending.settle(sent, &failed, Instant::now());
+                    self.spool
+                        .ack(pending.settle(sent, &failed, Instant::now()));
                     backoff = None;
                 }
                 CallOutcome::Written { failed } => {
@@ -108,7 +96,8 @@ impl KinesisSink {
                         "some records were not written; sending them again"
                     );
                     self.stats.put_records_retries.inc_by(failed.len() as u64);
-                    pending.settle(sent, &failed, Instant::now());
+                    self.spool
+                        .ack(pending.settle(sent, &failed, Instant::now()));
                     pause(&mut backoff).await;
                 }
                 CallOutcome::Retry(reason) => {
@@ -122,26 +111,30 @@ impl KinesisSink {
 
     /// Takes records until the batch is full or the oldest has lingered long enough. Returns
     /// whether the input is still open.
-    async fn fill(&self, pending: &mut Pending, input: &mut mpsc::Receiver<Entry>) -> bool {
+    async fn fill(&self, pending: &mut Pending, input: &mut SpoolReader) -> bool {
         if pending.is_empty() {
-            match input.recv().await {
+            match input.next().await {
                 Some(entry) => pending.push(entry, Instant::now()),
                 None => return false,
             }
         }
         let deadline = pending.oldest().unwrap_or_else(Instant::now) + self.linger;
         while !pending.is_full() {
-            // Whatever is already queued goes in without waiting.
-            match input.try_recv() {
-                Ok(entry) => {
+            // Whatever is already spooled goes in without waiting (a backlog after an outage
+            // or a restart fills whole calls at once).
+            match input.try_next() {
+                Ok(Some(entry)) => {
                     pending.push(entry, Instant::now());
                     continue;
                 }
-                Err(mpsc::error::TryRecvError::Disconnected) => return false,
-                Err(mpsc::error::TryRecvError::Empty) => {}
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the spool; writing what is pending");
+                    break;
+                }
             }
             tokio::select! {
-                entry = input.recv() => match entry {
+                entry = input.next() => match entry {
                     Some(entry) => pending.push(entry, Instant::now()),
                     None => return false,
                 },
@@ -154,10 +147,10 @@ impl KinesisSink {
     async fn put(&self, pending: &Pending, sent: usize) -> Result<CallOutcome, ProducerError> {
         let entries: Vec<PutRecordsRequestEntry> = pending
             .next_call()
-            .map(|entry| {
+            .map(|spooled| {
                 PutRecordsRequestEntry::builder()
-                    .partition_key(entry.partition_key.clone())
-                    .data(Blob::new(entry.data.clone()))
+                    .partition_key(spooled.entry.partition_key.clone())
+                    .data(Blob::new(spooled.entry.data.clone()))
                     .build()
                     .map_err(|e| ProducerError::Kinesis {
                         stream: self.stream_name.clone(),
@@ -200,15 +193,11 @@ impl KinesisSink {
         let mut fatal = None;
         let mut written = 0u64;
         let mut written_bytes = 0u64;
-        for (position, (result, entry)) in results.iter().zip(pending.next_call()).enumerate() {
+        for (position, (result, spooled)) in results.iter().zip(pending.next_call()).enumerate() {
             match result.error_code() {
                 None => {
                     written += 1;
-                    written_bytes += entry.data.len() as u64;
-                    if let (Some(acknowledge), Some(position)) = (&self.acknowledge, entry.position)
-                    {
-                        acknowledge.written(position);
-                    }
+                    written_bytes += spooled.entry.data.len() as u64;
                 }
                 Some(code) if retry::is_retriable_code(code) => failed.push(position),
                 Some(code) => {

@@ -66,6 +66,7 @@ impl<'a> Run<'a> {
         let keywords = keywords(&KEYWORDS.map(str::to_owned)).unwrap();
         let cursor = CursorStore::new(None, None);
         let stats = Arc::new(Stats::default());
+        let (spool, spool_reader) = common::spool_under(self.harness.state.path(), &stats);
         let pipeline = Pipeline {
             source: SourceSpec::Bluesky(JetstreamSpec {
                 endpoints: self.endpoints.clone(),
@@ -78,7 +79,8 @@ impl<'a> Run<'a> {
             stats: Arc::clone(&stats),
             stall_timeout: self.stall_timeout,
             linger: Duration::from_millis(20),
-            queue_capacity: 64,
+            spool,
+            spool_reader,
             max_posts: Some(expected),
             reconnect: self.reconnect,
         };

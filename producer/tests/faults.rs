@@ -46,6 +46,7 @@ async fn run(harness: &Harness, expected_posts: u64, stall_timeout: Duration) ->
         .await
         .expect("rules");
     let stats = Arc::new(Stats::default());
+    let (spool, spool_reader) = common::spool_under(harness.state.path(), &stats);
     let pipeline = Pipeline {
         source: SourceSpec::X { x, rules },
         kinesis: harness.kinesis.clone(),
@@ -53,7 +54,8 @@ async fn run(harness: &Harness, expected_posts: u64, stall_timeout: Duration) ->
         stats: Arc::clone(&stats),
         stall_timeout,
         linger: Duration::from_millis(20),
-        queue_capacity: 64,
+        spool,
+        spool_reader,
         max_posts: Some(expected_posts),
         reconnect: FAST,
     };

@@ -171,6 +171,26 @@ pub fn assert_posts_stored(delivered: &[String], stored: &[StoredRecord]) {
     );
 }
 
+/// A spool of its own under `parent` for an in-process pipeline: every call a new directory,
+/// so two pipelines of one test never share a spool.
+pub fn spool_under(
+    parent: &std::path::Path,
+    stats: &std::sync::Arc<twitter_producer::stats::Stats>,
+) -> (
+    twitter_producer::spool::Spool,
+    twitter_producer::spool::SpoolReader,
+) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let settings = twitter_producer::config::SpoolSettings {
+        dir: parent.join(format!("spool-{n}")),
+        max_bytes: 1 << 30,
+        sync_interval: Duration::from_millis(10),
+    };
+    twitter_producer::spool::Spool::open(&settings, std::sync::Arc::clone(stats))
+        .expect("the test spool opens")
+}
+
 /// Waits for the child with a deadline, returning its exit code and stderr.
 pub async fn finish(child: tokio::process::Child, within: Duration) -> (i32, String) {
     let output = tokio::time::timeout(within, child.wait_with_output())
