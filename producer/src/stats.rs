@@ -124,7 +124,7 @@ impl Default for Stats {
         );
         let spool_corrupt = counter(
             "spool_corrupt",
-            "Spool records skipped because they were torn or corrupt on disk",
+            "Torn or corrupt stretches of the spool skipped (each one record or more)",
         );
         let connection_takeovers = counter(
             "connection_takeovers",

@@ -25,13 +25,27 @@ pub struct StatusState {
 
 #[derive(Serialize)]
 struct Health<'a> {
+    /// `ok`, `degraded` (connected, but something needs a look) or `disconnected`.
+    status: &'static str,
+    /// What makes the status `degraded` or keeps the stream away, in words.
+    problems: Vec<&'static str>,
     source: twitter_record::Source,
     connected: bool,
+    usage_capped: bool,
     rules: &'a [String],
     #[serde(with = "time::serde::rfc3339::option")]
     last_post_at: Option<time::OffsetDateTime>,
     queue_depth: i64,
+    spool: SpoolHealth,
     totals: Totals,
+}
+
+#[derive(Serialize)]
+struct SpoolHealth {
+    bytes: i64,
+    posts: i64,
+    oldest_age_s: i64,
+    full: bool,
 }
 
 pub fn router(state: Arc<StatusState>) -> Router {
@@ -64,23 +78,48 @@ pub async fn serve(
     }))
 }
 
-/// 200 while connected to the stream, 503 otherwise, so a load balancer or a probe can act on it.
+/// 200 while connected and healthy, 503 otherwise (disconnected, or degraded: the spool is full
+/// so reading waits, or X's monthly cap stops the stream), so a probe can act on it.
 async fn healthz(State(state): State<Arc<StatusState>>) -> impl IntoResponse {
-    let connected = state.stats.is_connected();
+    let stats = &state.stats;
+    let connected = stats.is_connected();
+    let spool_full = stats.spool_full.get() > 0;
+    let usage_capped = stats.usage_capped.get() > 0;
+    let mut problems = Vec::new();
+    if spool_full {
+        problems.push("the spool is full: reading waits until Kinesis takes posts");
+    }
+    if usage_capped {
+        problems.push("X's monthly post cap is reached: the stream resumes when the cycle renews");
+    }
+    let status = match (connected, problems.is_empty()) {
+        (false, _) => "disconnected",
+        (true, false) => "degraded",
+        (true, true) => "ok",
+    };
     let health = Health {
+        status,
+        problems,
         source: state.source,
         connected,
+        usage_capped,
         rules: &state.rules,
-        last_post_at: state.stats.last_post_at(),
-        queue_depth: state.stats.queue_depth.get(),
-        totals: state.stats.totals(),
+        last_post_at: stats.last_post_at(),
+        queue_depth: stats.queue_depth.get(),
+        spool: SpoolHealth {
+            bytes: stats.spool_bytes.get(),
+            posts: stats.spool_records.get(),
+            oldest_age_s: stats.spool_oldest_age_seconds.get(),
+            full: spool_full,
+        },
+        totals: stats.totals(),
     };
-    let status = if connected {
+    let code = if status == "ok" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(health)).into_response()
+    (code, Json(health)).into_response()
 }
 
 async fn metrics(State(state): State<Arc<StatusState>>) -> impl IntoResponse {
@@ -91,4 +130,64 @@ async fn metrics(State(state): State<Arc<StatusState>>) -> impl IntoResponse {
         )],
         state.stats.prometheus_text(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn health(stats: Arc<Stats>) -> (StatusCode, serde_json::Value) {
+        let state = Arc::new(StatusState {
+            source: twitter_record::Source::X,
+            stats,
+            rules: vec!["rust".to_owned()],
+        });
+        let response = healthz(State(state)).await.into_response();
+        let code = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (code, serde_json::from_slice(&body).expect("json"))
+    }
+
+    #[tokio::test]
+    async fn a_full_spool_or_a_usage_cap_degrades_health() {
+        let stats = Arc::new(Stats::default());
+        let (code, body) = health(Arc::clone(&stats)).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "disconnected");
+
+        stats.connected.set(1);
+        stats.spool_records.set(12);
+        stats.spool_bytes.set(34_000);
+        stats.spool_oldest_age_seconds.set(7);
+        let (code, body) = health(Arc::clone(&stats)).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(body["status"], "ok");
+        assert_eq!(body["problems"], serde_json::json!([]));
+        assert_eq!(
+            body["spool"],
+            serde_json::json!({"bytes": 34_000, "posts": 12, "oldest_age_s": 7, "full": false})
+        );
+
+        stats.spool_full.set(1);
+        let (code, body) = health(Arc::clone(&stats)).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "degraded");
+        assert_eq!(body["spool"]["full"], true);
+        assert!(
+            body["problems"][0]
+                .as_str()
+                .unwrap()
+                .contains("spool is full")
+        );
+
+        stats.spool_full.set(0);
+        stats.connected.set(0);
+        stats.usage_capped.set(1);
+        let (_, body) = health(stats).await;
+        assert_eq!(body["status"], "disconnected");
+        assert_eq!(body["usage_capped"], true);
+        assert!(body["problems"][0].as_str().unwrap().contains("monthly"));
+    }
 }

@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod fixtures;
 pub mod jetstream;
+pub mod kinesis_faults;
 pub mod moto;
 pub mod xserver;

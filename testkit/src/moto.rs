@@ -116,7 +116,8 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{n}", std::process::id())
 }
 
-fn free_port() -> std::io::Result<u16> {
+/// A loopback port free right now (another process may still take it before it is used).
+pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -1,0 +1,230 @@
+//! The spool against the real binary: posts read survive a SIGKILL, a Kinesis that fails the
+//! way real ones do (through the fault proxy in front of moto), a torn spool file and a second
+//! producer on the same spool.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Harness, finish, posts};
+use testkit::kinesis_faults::{Fault, KinesisFaults};
+use testkit::xserver::Step;
+
+/// A producer of this harness writing through `proxy`, with a status port for its counters.
+struct Run {
+    child: tokio::process::Child,
+    status: String,
+}
+
+fn start(harness: &Harness, proxy: &KinesisFaults, args: &[&str]) -> Run {
+    let status = format!("127.0.0.1:{}", testkit::moto::free_port().unwrap());
+    let mut all = vec!["--status-addr", status.as_str(), "--stall-timeout", "5"];
+    all.extend_from_slice(args);
+    all.push("tokio");
+    let child = harness
+        .producer(&all)
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .spawn()
+        .expect("spawn");
+    Run { child, status }
+}
+
+/// One Prometheus sample of the producer, once it serves them.
+async fn metric(run: &Run, name: &str) -> Option<u64> {
+    let text = reqwest::get(format!("http://{}/metrics", run.status))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("twitter_producer_{name} ")))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+async fn wait_for_metric(run: &Run, name: &str, wanted: u64, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let value = metric(run, name).await;
+        if value == Some(wanted) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} is {value:?}, not {wanted}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_for_records(harness: &Harness, count: usize, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while harness.records().await.len() < count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {count} records reached Kinesis",
+            harness.records().await.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn script(count: usize) -> Vec<Step> {
+    posts(count).into_iter().map(Step::Post).collect()
+}
+
+async fn sigterm(run: Run) -> (i32, String) {
+    let pid = run.child.id().expect("running");
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    finish(run.child, Duration::from_secs(30)).await
+}
+
+#[tokio::test]
+async fn posts_in_the_spool_survive_a_sigkill_and_reach_kinesis_after_the_restart() {
+    let harness = Harness::start(script(700), &[]).await;
+    let proxy = KinesisFaults::start(harness.moto.endpoint()).await.unwrap();
+    // Kinesis throttles every entry: the posts pile up in the spool.
+    proxy.set(Fault::ThrottleEveryEntry);
+    let mut first = start(&harness, &proxy, &[]);
+    assert!(harness.x.wait_until_finished(Duration::from_secs(30)).await);
+    wait_for_metric(&first, "posts_received_total", 700, Duration::from_secs(30)).await;
+    wait_for_metric(&first, "spool_records", 700, Duration::from_secs(10)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while proxy.faulted_calls() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the producer never tried to write"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.child.start_kill().expect("SIGKILL");
+    first.child.wait().await.expect("killed");
+    assert!(
+        harness.records().await.is_empty(),
+        "nothing reached Kinesis before the kill"
+    );
+
+    proxy.set(Fault::None);
+    let second = start(&harness, &proxy, &[]);
+    wait_for_records(&harness, 700, Duration::from_secs(60)).await;
+    wait_for_metric(&second, "spool_records", 0, Duration::from_secs(10)).await;
+    assert_eq!(metric(&second, "spool_replayed_total").await, Some(700));
+    let (code, stderr) = sigterm(second).await;
+    assert_eq!(code, 0, "{stderr}");
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn a_kinesis_answering_500_without_a_code_is_waited_out_not_fatal() {
+    let harness = Harness::start(script(50), &[]).await;
+    let proxy = KinesisFaults::start(harness.moto.endpoint()).await.unwrap();
+    proxy.set(Fault::ServerErrorWithoutCode);
+    let run = start(&harness, &proxy, &[]);
+    assert!(harness.x.wait_until_finished(Duration::from_secs(30)).await);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while proxy.faulted_calls() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no retries seen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    proxy.set(Fault::ThrottleEveryNth(3));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.set(Fault::None);
+    wait_for_records(&harness, 50, Duration::from_secs(60)).await;
+    let (code, stderr) = sigterm(run).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("cannot be written"), "{stderr}");
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn a_sigterm_while_kinesis_is_down_exits_cleanly_and_the_spool_keeps_the_posts() {
+    let harness = Harness::start(script(40), &[]).await;
+    let proxy = KinesisFaults::start(harness.moto.endpoint()).await.unwrap();
+    proxy.set(Fault::Unavailable);
+    let first = start(&harness, &proxy, &[]);
+    assert!(harness.x.wait_until_finished(Duration::from_secs(30)).await);
+    wait_for_metric(&first, "spool_records", 40, Duration::from_secs(30)).await;
+    let (code, stderr) = sigterm(first).await;
+    assert_eq!(code, 0, "nothing is lost, so the stop is clean: {stderr}");
+    assert!(
+        stderr.contains("stay in the spool"),
+        "says where the posts are: {stderr}"
+    );
+    assert!(harness.records().await.is_empty());
+
+    proxy.set(Fault::None);
+    let second = start(&harness, &proxy, &[]);
+    wait_for_records(&harness, 40, Duration::from_secs(60)).await;
+    let (code, stderr) = sigterm(second).await;
+    assert_eq!(code, 0, "{stderr}");
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn a_second_producer_on_the_same_spool_is_refused_in_one_line() {
+    let harness = Harness::start(script(5), &[]).await;
+    let proxy = KinesisFaults::start(harness.moto.endpoint()).await.unwrap();
+    let first = start(&harness, &proxy, &[]);
+    wait_for_metric(&first, "posts_written_total", 5, Duration::from_secs(30)).await;
+    let second = harness.producer(&["tokio"]).output().await.expect("run");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("in use by another twitter-producer"),
+        "{stderr}"
+    );
+    assert!(
+        errors[0].contains(&first.child.id().unwrap().to_string()),
+        "names the holder: {stderr}"
+    );
+    let (code, stderr) = sigterm(first).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        harness.records().await.len(),
+        5,
+        "the refused one wrote nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_torn_spool_tail_is_skipped_and_counted_and_the_rest_is_sent() {
+    let harness = Harness::start(script(30), &[]).await;
+    let proxy = KinesisFaults::start(harness.moto.endpoint()).await.unwrap();
+    proxy.set(Fault::ThrottleEveryEntry);
+    let mut first = start(&harness, &proxy, &[]);
+    assert!(harness.x.wait_until_finished(Duration::from_secs(30)).await);
+    wait_for_metric(&first, "spool_records", 30, Duration::from_secs(30)).await;
+    first.child.start_kill().expect("SIGKILL");
+    first.child.wait().await.expect("killed");
+    // A power cut in the middle of the last record written.
+    let segment = std::fs::read_dir(harness.spool_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .max()
+        .expect("a segment");
+    let len = std::fs::metadata(&segment).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap()
+        .set_len(len - 7)
+        .unwrap();
+
+    proxy.set(Fault::None);
+    let second = start(&harness, &proxy, &[]);
+    wait_for_records(&harness, 29, Duration::from_secs(60)).await;
+    wait_for_metric(&second, "spool_corrupt_total", 1, Duration::from_secs(10)).await;
+    let (code, stderr) = sigterm(second).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("torn record"), "{stderr}");
+    // Every post but the last one delivered, exactly once.
+    let delivered = harness.x.delivered();
+    common::assert_posts_stored_raw(&delivered[..29], &harness.records().await);
+}
