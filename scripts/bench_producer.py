@@ -46,7 +46,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as state:
             stats_file = os.path.join(state, "stats.json")
             env = dict(os.environ, AWS_STREAM_NAME=stream, TWITTER_BEARER_TOKEN="test-bearer-token",
-                       TWITTER_API_URL=base_url, TWITTER_PRODUCER_STATS_FILE=stats_file, RUST_LOG="warn")
+                       TWITTER_API_URL=base_url, TWITTER_PRODUCER_STATS_FILE=stats_file,
+                       TWITTER_PRODUCER_SPOOL_DIR=os.path.join(state, "spool"), RUST_LOG="warn")
             started = time.monotonic()
             producer = subprocess.Popen(
                 [os.path.join(TARGET, "release/twitter-producer"), "--max-tweets", str(args.posts), "tokio"],

@@ -70,6 +70,7 @@ x_url="${ready#fake-x listening on }"
 echo "== twitter-producer $keyword (stops after $posts posts)" >&2
 TWITTER_BEARER_TOKEN="test-bearer-token" TWITTER_API_URL="$x_url" \
   TWITTER_PRODUCER_STATS_FILE="$workdir/stats.json" \
+  TWITTER_PRODUCER_SPOOL_DIR="$workdir/spool" \
   target/debug/twitter-producer --max-tweets "$posts" "$keyword"
 
 echo "== consumer: the local driver feeds the stream through the Lambda handler" >&2
