@@ -23,7 +23,7 @@ fn entries() -> Vec<Entry> {
         .enumerate()
         .map(|(i, line)| {
             let id = (1_900_000_000_000_000_000u64 + i as u64).to_string();
-            let keywords = ["tokio".to_owned()];
+            let keywords = ["tokio"];
             let header = twitter_record::Header {
                 source: twitter_record::Source::X,
                 id: &id,
