@@ -132,6 +132,11 @@ impl XServer {
         self.shared.ledger().pace = pace;
     }
 
+    /// More steps at the end of the script, for the next connection or a later part of this one.
+    pub fn append_script(&self, steps: impl IntoIterator<Item = super::Step>) {
+        self.shared.ledger().script.extend(steps);
+    }
+
     /// The longest rule the access level allows (1,024 by default; Enterprise 2,048).
     pub fn set_max_rule_chars(&self, max: usize) {
         self.shared.ledger().rules.max_chars = max;

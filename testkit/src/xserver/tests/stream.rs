@@ -246,3 +246,18 @@ async fn credits_depleted_is_a_402_problem() {
             .ends_with("/problems/credits")
     );
 }
+
+#[tokio::test]
+async fn appended_steps_reach_an_open_connection() {
+    let server = XServer::start(XServerConfig {
+        keepalive_interval: Duration::from_millis(20),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut response = connect(&server).await;
+    assert!(server.script_finished());
+    server.append_script([Step::Post(post(1))]);
+    assert_eq!(read_lines(&mut response, 1).await, server.delivered());
+    assert_eq!(server.delivered().len(), 1);
+}
