@@ -1,7 +1,9 @@
 //! Framing and classification of filtered-stream lines.
 //!
 //! X sends `\r\n`-delimited JSON. An empty line is a keep-alive; a line with `errors` and no
-//! `data` is a system message; a line with `data` (with or without `errors`) is a post.
+//! `data` is a system message, and so is a bare problem object (`title`, `detail`, `type` at the
+//! top level, no `data`, no `errors`), the shape of X's error answers; a line with `data` (with
+//! or without `errors`) is a post.
 //! Unknown fields are ignored here and kept in the record, since the record carries the line as
 //! it came.
 
@@ -138,6 +140,13 @@ struct Line<'a> {
     matching_rules: Vec<MatchingRule<'a>>,
     #[serde(borrow)]
     errors: Option<Vec<ErrorEntry<'a>>>,
+    // A bare problem object's fields (not flattened: that would buffer every post line).
+    #[serde(borrow, default)]
+    title: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    detail: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +187,17 @@ pub fn classify(line: &[u8]) -> Result<Message<'_>, LineError> {
             }))
         }
         (None, Some(errors)) => Ok(Message::System(system_message(&errors))),
+        (None, None) if parsed.title.is_some() || parsed.kind.is_some() => {
+            let problem = ErrorEntry {
+                title: parsed.title,
+                detail: parsed.detail,
+                disconnect_type: None,
+                kind: parsed.kind,
+            };
+            Ok(Message::System(system_message(std::slice::from_ref(
+                &problem,
+            ))))
+        }
         (None, None) => Ok(Message::Unknown),
     }
 }
@@ -394,6 +414,36 @@ mod tests {
                 disconnect: true,
                 ..
             }))
+        ));
+    }
+
+    #[test]
+    fn a_bare_problem_object_is_a_system_message() {
+        let notice = br#"{"title":"ConnectionException","detail":"This stream has been disconnected for exceeding the allowed rate.","type":"https://api.x.com/2/problems/streaming-connection"}"#;
+        assert_eq!(
+            classify(notice).expect("classified"),
+            Message::System(SystemMessage {
+                title: "ConnectionException".into(),
+                detail: "This stream has been disconnected for exceeding the allowed rate.".into(),
+                disconnect: false,
+            })
+        );
+        let disconnect = br#"{"title":"operational-disconnect","type":"https://api.twitter.com/2/problems/operational-disconnect"}"#;
+        assert!(matches!(
+            classify(disconnect),
+            Ok(Message::System(SystemMessage {
+                disconnect: true,
+                ..
+            }))
+        ));
+        // Only a type counts too; neither title nor type is a shape this code does not know.
+        assert!(matches!(
+            classify(br#"{"type":"about:blank"}"#),
+            Ok(Message::System(_))
+        ));
+        assert!(matches!(
+            classify(br#"{"detail":"x"}"#),
+            Ok(Message::Unknown)
         ));
     }
 

@@ -21,6 +21,11 @@ pub enum ProducerError {
         status: u16,
         detail: String,
     },
+    /// X answered 402: the pay-per-use balance is empty, and no retry refills it.
+    #[error(
+        "X refused the request: the account's pay-per-use credits are used up (HTTP 402 CreditsDepleted): {detail}; add credits in the X developer console"
+    )]
+    CreditsDepleted { detail: String },
     #[error("cannot reach X at {endpoint}")]
     XUnreachable {
         endpoint: &'static str,
@@ -88,4 +93,21 @@ pub fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credits_depleted_is_fatal_and_names_the_credits() {
+        let error = ProducerError::CreditsDepleted {
+            detail: "Your enrolled account [1] does not have any credits to fulfill this request."
+                .into(),
+        };
+        assert_eq!(error.exit_code(), ExitCode::from(1));
+        let text = error.to_string();
+        assert!(text.contains("credits") && text.contains("402"), "{text}");
+        assert!(!text.contains('\n'));
+    }
 }

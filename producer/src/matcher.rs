@@ -18,7 +18,8 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-/// X rejects rules longer than this; a longer keyword would mean something different on X.
+/// No X account accepts a rule longer than this; a longer keyword could never mean the same
+/// on X.
 pub const MAX_KEYWORD_CHARS: usize = crate::rules::MAX_RULE_LENGTH;
 
 /// One keyword the user asked for.
@@ -547,7 +548,7 @@ mod tests {
             assert!(Keyword::parse(bad).is_err(), "{bad:?} must be refused");
         }
         let err = Keyword::parse(&"x".repeat(MAX_KEYWORD_CHARS + 1)).expect_err("too long");
-        assert!(err.contains("512"), "{err}");
+        assert!(err.contains("2048"), "{err}");
     }
 
     #[test]

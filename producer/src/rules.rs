@@ -19,9 +19,10 @@ pub struct ExistingRule {
     pub tag: String,
 }
 
-/// X's limit on a rule's length for the lowest tiers; longer rules are rejected up front with a
-/// clearer message than X's.
-pub const MAX_RULE_LENGTH: usize = 512;
+/// The longest rule any access level allows (Enterprise; pay-per-use and Pro allow 1,024). Only
+/// a longer rule is refused here, since no account could add it; below this, X's dry run
+/// answers with the limit of the account at hand and its own reason.
+pub const MAX_RULE_LENGTH: usize = 2048;
 
 /// Turns a keyword into its rule: a keyword with spaces becomes an exact-phrase match.
 pub fn keyword_rule(keyword: &str) -> Result<Rule, String> {
@@ -68,7 +69,7 @@ fn check_length(rule: &Rule) -> Result<(), String> {
     let length = rule.value.chars().count();
     if length > MAX_RULE_LENGTH {
         return Err(format!(
-            "rule {:?} is {length} characters long; X accepts at most {MAX_RULE_LENGTH}",
+            "rule {:?} is {length} characters long; X accepts at most {MAX_RULE_LENGTH} (Enterprise; pay-per-use and Pro: 1,024)",
             rule.value
         ));
     }
@@ -153,8 +154,11 @@ mod tests {
         assert!(keyword_rule("   ").is_err());
         let err = keyword_rule("say \"hi\"").expect_err("quote");
         assert!(err.contains("--rule"), "{err}");
-        let err = keyword_rule(&"x".repeat(600)).expect_err("too long");
-        assert!(err.contains("512"), "{err}");
+        let err = keyword_rule(&"x".repeat(2049)).expect_err("too long");
+        assert!(err.contains("2048") && err.contains("2049"), "{err}");
+        // What only some access levels refuse is left to X's dry run.
+        assert!(keyword_rule(&"x".repeat(1500)).is_ok());
+        assert!(raw_rule(&"x".repeat(2048)).is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! for Bluesky.
 
 use std::future::Future;
+use std::time::Duration;
 
 use crate::error::ProducerError;
 pub use crate::outlet::{Outlet, Sent};
@@ -27,6 +28,11 @@ pub enum ConnectionEnd {
         failure: Failure,
         healthy: bool,
     },
+    /// Connect again after exactly this long, outside every back-off schedule: the peer said
+    /// when (a usage cap retried hourly), or the way is clear at once (a stale connection was
+    /// ended, or the source waits for a rate-limit reset itself before connecting). The
+    /// schedules are not reset: nothing was received.
+    RetryIn(Duration),
 }
 
 /// A stream of posts that can be connected to again and again.
@@ -57,22 +63,32 @@ pub async fn run<S: Source>(
             outlet.stats.reconnects.inc();
         }
         first = false;
-        let end = source.connection(&mut outlet).await;
+        let end = source.connection(&mut outlet).await?;
         outlet.stats.connected.set(0);
-        let (failure, healthy) = match end? {
+        let delay = match end {
             ConnectionEnd::Stop(reason) => return Ok(reason),
-            ConnectionEnd::Reconnect { failure, healthy } => (failure, healthy),
+            ConnectionEnd::Reconnect { failure, healthy } => {
+                source.before_reconnect(end);
+                if healthy {
+                    backoff.reset();
+                }
+                let delay = backoff.next_delay(failure);
+                tracing::info!(
+                    ?failure,
+                    delay_ms = delay.as_millis() as u64,
+                    "reconnecting to the stream"
+                );
+                delay
+            }
+            ConnectionEnd::RetryIn(delay) => {
+                source.before_reconnect(end);
+                tracing::info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "reconnecting to the stream"
+                );
+                delay
+            }
         };
-        source.before_reconnect(ConnectionEnd::Reconnect { failure, healthy });
-        if healthy {
-            backoff.reset();
-        }
-        let delay = backoff.next_delay(failure);
-        tracing::info!(
-            ?failure,
-            delay_ms = delay.as_millis() as u64,
-            "reconnecting to the stream"
-        );
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = outlet.shutdown.cancelled() => return Ok(StopReason::Shutdown),

@@ -2,7 +2,7 @@
 //! response, every post already matched by X against the synced rules.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -15,60 +15,84 @@ use crate::decode::{self, Frame, LineCodec, Message};
 use crate::error::{ProducerError, chain};
 use crate::reconnect::{Failure, Schedule};
 use crate::source::{self, ConnectionEnd, Outlet, Sent, Source};
-use crate::x::{ConnectError, XClient};
+use crate::x::{ConnectError, Endpoint, Refusal, TAKE_OVER_MIN_INTERVAL, XClient};
 
 pub use crate::source::StopReason;
+
+/// A connection counts as healthy (backoff reset, an immediate reconnect after a drop) once it
+/// stayed up this long, even without a post: a quiet rule set is not a broken stream.
+pub const HEALTHY_UPTIME: Duration = Duration::from_secs(60);
+
+/// While X answers `UsageCapExceeded`, a connect every this often: the cap lifts when the
+/// monthly cycle ends, and each try is a connect out of the 15-minute window.
+pub const USAGE_CAP_RETRY: Duration = Duration::from_secs(60 * 60);
+
+/// Whether a connection that ended earned a reset of every schedule: it delivered a post, or
+/// stayed up [`HEALTHY_UPTIME`]. A keep-alive or a disconnect message and a close is not
+/// health: a stream that does only that is retried on the back-off schedule, not in a loop.
+pub fn healthy(delivered_post: bool, up_for: Duration) -> bool {
+    delivered_post || up_for >= HEALTHY_UPTIME
+}
 
 /// The X filtered stream as a [`Source`].
 #[derive(Debug)]
 pub struct FilteredStream {
     pub x: XClient,
     pub tags_by_rule_id: HashMap<String, String>,
+    /// Also the longest wait for the response headers: X's first byte, like every later one,
+    /// is due within it.
     pub stall_timeout: Duration,
 }
 
 impl Source for FilteredStream {
     async fn connection(&mut self, outlet: &mut Outlet) -> Result<ConnectionEnd, ProducerError> {
+        // "A good implementation will not receive 429s": no connect the window no longer allows.
+        let window_open = self
+            .x
+            .wait_for_window(
+                Endpoint::StreamConnect,
+                Some(&outlet.shutdown),
+                Some(&outlet.stats),
+            )
+            .await;
+        if !window_open {
+            return Ok(ConnectionEnd::Stop(StopReason::Shutdown));
+        }
+        // reqwest's own timeout would also cut the endless body: only the wait for the
+        // response headers is bounded here.
         let connected = tokio::select! {
-            connected = self.x.connect() => connected,
+            connected = tokio::time::timeout(self.stall_timeout, self.x.connect()) => connected,
             () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
         };
         let response = match connected {
-            Ok(response) => response,
-            Err(ConnectError::Network(error)) => {
+            Err(_) => {
+                tracing::warn!(
+                    timeout_s = self.stall_timeout.as_secs_f64(),
+                    "X sent no response headers in time; reconnecting"
+                );
+                return Ok(ConnectionEnd::Reconnect {
+                    failure: Failure::Network,
+                    healthy: false,
+                });
+            }
+            Ok(Ok(response)) => response,
+            Ok(Err(ConnectError::Network(error))) => {
                 tracing::warn!(error = %chain(&error), "cannot connect to the stream");
                 return Ok(ConnectionEnd::Reconnect {
                     failure: Failure::Network,
                     healthy: false,
                 });
             }
-            Err(ConnectError::Status { status, detail }) => {
-                return match status {
-                    401 | 403 => Err(ProducerError::Unauthorized { status, detail }),
-                    429 => {
-                        tracing::warn!(status, %detail, "stream refused the connection");
-                        Ok(ConnectionEnd::Reconnect {
-                            failure: Failure::RateLimited,
-                            healthy: false,
-                        })
-                    }
-                    500..=599 => {
-                        tracing::warn!(status, %detail, "stream unavailable");
-                        Ok(ConnectionEnd::Reconnect {
-                            failure: Failure::ServerError,
-                            healthy: false,
-                        })
-                    }
-                    _ => Err(ProducerError::XApi {
-                        endpoint: "/2/tweets/search/stream",
-                        status,
-                        detail,
-                    }),
-                };
-            }
+            Ok(Err(ConnectError::Refused {
+                status,
+                refusal,
+                detail,
+            })) => return self.refused(status, refusal, detail, outlet).await,
         };
         tracing::info!("connected to the filtered stream");
         outlet.stats.connected.set(1);
+        outlet.stats.usage_capped.set(0);
+        let opened = Instant::now();
         let mut frames = FramedRead::new(
             StreamReader::new(Box::pin(stall_guard(
                 response.bytes_stream(),
@@ -76,7 +100,13 @@ impl Source for FilteredStream {
             ))),
             LineCodec::default(),
         );
-        let mut healthy = false;
+        let mut delivered_post = false;
+        let end = |failure, delivered_post| {
+            Ok(ConnectionEnd::Reconnect {
+                failure,
+                healthy: healthy(delivered_post, opened.elapsed()),
+            })
+        };
         loop {
             let frame = tokio::select! {
                 frame = frames.next() => frame,
@@ -103,36 +133,22 @@ impl Source for FilteredStream {
                         stall_timeout_s = self.stall_timeout.as_secs(),
                         "stream stalled: no data, not even a keep-alive"
                     );
-                    return Ok(ConnectionEnd::Reconnect {
-                        failure: Failure::Stall,
-                        healthy,
-                    });
+                    return end(Failure::Stall, delivered_post);
                 }
                 Err(error) => {
                     tracing::warn!(error = %chain(&error), "stream connection broke");
-                    return Ok(ConnectionEnd::Reconnect {
-                        failure: Failure::Dropped,
-                        healthy,
-                    });
+                    return end(Failure::Dropped, delivered_post);
                 }
             };
-            healthy = true;
             match self.handle_line(&line, outlet).await {
                 LineOutcome::Continue => {}
-                LineOutcome::Disconnect => {
-                    return Ok(ConnectionEnd::Reconnect {
-                        failure: Failure::Dropped,
-                        healthy,
-                    });
-                }
+                LineOutcome::Post => delivered_post = true,
+                LineOutcome::Disconnect => return end(Failure::Dropped, delivered_post),
                 LineOutcome::Stop(reason) => return Ok(ConnectionEnd::Stop(reason)),
             }
         }
         tracing::warn!("stream connection closed by X");
-        Ok(ConnectionEnd::Reconnect {
-            failure: Failure::Dropped,
-            healthy,
-        })
+        end(Failure::Dropped, delivered_post)
     }
 }
 
@@ -144,6 +160,95 @@ impl FilteredStream {
         schedule: Schedule,
     ) -> Result<StopReason, ProducerError> {
         source::run(self, outlet, schedule).await
+    }
+
+    /// What an error answer to a connect calls for.
+    async fn refused(
+        &self,
+        status: u16,
+        refusal: Refusal,
+        detail: String,
+        outlet: &Outlet,
+    ) -> Result<ConnectionEnd, ProducerError> {
+        let reconnect = |failure| {
+            Ok(ConnectionEnd::Reconnect {
+                failure,
+                healthy: false,
+            })
+        };
+        match refusal {
+            Refusal::Unauthorized => Err(ProducerError::Unauthorized { status, detail }),
+            Refusal::CreditsDepleted => Err(ProducerError::CreditsDepleted { detail }),
+            Refusal::UsageCapped { period } => {
+                if outlet.stats.usage_capped.get() == 0 {
+                    tracing::error!(
+                        %period,
+                        %detail,
+                        retry_every_s = USAGE_CAP_RETRY.as_secs(),
+                        "X refused the stream: the app's {} post cap is reached (UsageCapExceeded); no posts until the cycle resets or the cap is raised; trying again every hour",
+                        period.to_lowercase()
+                    );
+                } else {
+                    tracing::info!(%period, "X still refuses the stream: the post cap is reached");
+                }
+                outlet.stats.usage_capped.set(1);
+                Ok(ConnectionEnd::RetryIn(USAGE_CAP_RETRY))
+            }
+            Refusal::TooManyConnections => Ok(self.take_over(detail, outlet).await),
+            // The answer's headers name the reset: the next connect waits for it.
+            Refusal::RateLimited if self.x.window_wait(Endpoint::StreamConnect).is_some() => {
+                Ok(ConnectionEnd::RetryIn(Duration::ZERO))
+            }
+            Refusal::RateLimited => {
+                tracing::warn!(status, %detail, "stream refused the connection (429, no reset given)");
+                reconnect(Failure::RateLimited)
+            }
+            Refusal::ServerError => {
+                tracing::warn!(status, %detail, "stream unavailable");
+                reconnect(Failure::ServerError)
+            }
+            Refusal::Other => Err(ProducerError::XApi {
+                endpoint: "/2/tweets/search/stream",
+                status,
+                detail,
+            }),
+        }
+    }
+
+    /// The app's one connection is taken: by a stale connection of ours after a crash (end it
+    /// and connect at once), or by another live consumer (the 429 schedule).
+    async fn take_over(&self, detail: String, outlet: &Outlet) -> ConnectionEnd {
+        let wait = ConnectionEnd::Reconnect {
+            failure: Failure::RateLimited,
+            healthy: false,
+        };
+        if !self.x.take_over() {
+            tracing::warn!(%detail, "the app's stream connection is taken; --no-take-over: waiting for it to end");
+            return wait;
+        }
+        if !self.x.take_over_allowed(Instant::now()) {
+            tracing::warn!(
+                %detail,
+                min_interval_s = TAKE_OVER_MIN_INTERVAL.as_secs(),
+                "the stream connection was taken again soon after a take-over: another live consumer of this app may be connected; backing off (stop it, or give one of them --no-take-over)"
+            );
+            return wait;
+        }
+        match self.x.end_stream_connections().await {
+            Ok(kills) => {
+                outlet.stats.connection_takeovers.inc();
+                tracing::warn!(
+                    ended = kills.successful,
+                    failed = kills.failed,
+                    "took the stream connection back: ended the connection that held it (DELETE /2/connections/filtered_stream)"
+                );
+                ConnectionEnd::RetryIn(Duration::ZERO)
+            }
+            Err(error) => {
+                tracing::warn!(error = %chain(&error), "cannot end the connection that holds the stream; backing off");
+                wait
+            }
+        }
     }
 
     async fn handle_line(&self, line: &Bytes, outlet: &mut Outlet) -> LineOutcome {
@@ -194,10 +299,10 @@ impl FilteredStream {
                     position: None,
                 };
                 if !outlet.admit(&entry) {
-                    return LineOutcome::Continue;
+                    return LineOutcome::Post;
                 }
                 match outlet.send(entry).await {
-                    Sent::Queued => LineOutcome::Continue,
+                    Sent::Queued => LineOutcome::Post,
                     Sent::Stop(reason) => LineOutcome::Stop(reason),
                 }
             }
@@ -207,6 +312,8 @@ impl FilteredStream {
 
 enum LineOutcome {
     Continue,
+    /// A post arrived: the connection is healthy.
+    Post,
     Disconnect,
     Stop(StopReason),
 }
@@ -232,4 +339,19 @@ fn stall_guard(
             )),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_is_healthy_after_a_post_or_a_minute_up() {
+        assert!(healthy(true, Duration::ZERO));
+        assert!(healthy(false, Duration::from_secs(60)));
+        assert!(healthy(false, Duration::from_secs(3_600)));
+        // One keep-alive (or a disconnect message) and a close.
+        assert!(!healthy(false, Duration::from_millis(5)));
+        assert!(!healthy(false, Duration::from_millis(59_999)));
+    }
 }

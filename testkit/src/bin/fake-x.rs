@@ -1,5 +1,7 @@
 //! `fake-x`: the testkit X filtered-stream server as a program, for the offline demo and the
-//! benchmark. Streams the post lines of the given files, each under a fresh id.
+//! benchmark. Streams the post lines of the given files, each under a fresh id: as fast as the
+//! client reads, or at X's pace (`--posts-per-second`, one post per write, a reader that falls
+//! behind dropped).
 #![allow(clippy::print_stdout)]
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -10,7 +12,9 @@ use std::time::Duration;
 use clap::Parser;
 use serde_json::Value;
 use testkit::cli::{announce, fail, init_tracing, parse_args, serve_until_signal};
-use testkit::xserver::{StartOptions, Step, XServer, XServerConfig, with_post_id};
+use testkit::xserver::{
+    DEFAULT_SLOW_READER_TIMEOUT, Pace, StartOptions, Step, XServer, XServerConfig, with_post_id,
+};
 
 /// Serves the X API v2 filtered stream on 127.0.0.1 from post lines in FILE(s).
 #[derive(Debug, Parser)]
@@ -34,6 +38,14 @@ struct Cli {
     /// Pause between posts in milliseconds (0 = as fast as the client reads).
     #[arg(long, default_value_t = 0)]
     interval_ms: u64,
+    /// Write posts at this rate, one post per write, whatever the client reads, as X does (its
+    /// cap is 250 per connection); a client that takes nothing for --slow-reader-timeout-ms is
+    /// dropped and what was buffered is lost. Unset: as fast as the client reads.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "interval_ms")]
+    posts_per_second: Option<u32>,
+    /// With --posts-per-second: how long a client may take nothing before it is dropped.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_SLOW_READER_TIMEOUT.as_millis() as u64, requires = "posts_per_second")]
+    slow_reader_timeout_ms: u64,
     /// Keep-alive interval once every post is sent, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     keepalive_ms: u64,
@@ -78,6 +90,11 @@ async fn main() -> ExitCode {
             );
         }
     };
+    if let Some(rate) = cli.posts_per_second {
+        server.set_pace(Some(Pace::per_second(rate).with_slow_reader_timeout(
+            Duration::from_millis(cli.slow_reader_timeout_ms),
+        )));
+    }
     if let Err(code) = announce("fake-x", &server.base_url().to_string()) {
         return code;
     }
@@ -94,6 +111,8 @@ async fn main() -> ExitCode {
     tracing::info!(
         delivered = server.delivered_count(),
         connection_attempts = server.connection_attempts(),
+        slow_reader_drops = server.slow_reader_drops(),
+        lost = server.lost_count(),
         "stopping"
     );
     ExitCode::SUCCESS
