@@ -25,6 +25,7 @@ fn all_events(events: &[String], script: Vec<Step>) -> JetstreamServerConfig {
         // Every event reaches the producer, not only posts: it must filter for itself.
         filter_collections: false,
         ping_interval: Duration::from_millis(200),
+        ..JetstreamServerConfig::default()
     }
 }
 

@@ -13,7 +13,7 @@ use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, Step, time_us};
 use tokio_util::sync::CancellationToken;
 use twitter_producer::cursor::CursorStore;
 use twitter_producer::error::ProducerError;
-use twitter_producer::jetstream::JetstreamSpec;
+use twitter_producer::jetstream::{Endpoint, JetstreamSpec};
 use twitter_producer::matcher::{Matcher, keywords};
 use twitter_producer::pipeline::{Pipeline, SourceSpec};
 use twitter_producer::reconnect::{Growth, Schedule};
@@ -37,6 +37,7 @@ fn config(script: Vec<Step>) -> JetstreamServerConfig {
         script,
         filter_collections: false,
         ping_interval: Duration::from_millis(100),
+        ..JetstreamServerConfig::default()
     }
 }
 
@@ -68,7 +69,11 @@ impl<'a> Run<'a> {
         let stats = Arc::new(Stats::default());
         let pipeline = Pipeline {
             source: SourceSpec::Bluesky(JetstreamSpec {
-                endpoints: self.endpoints.clone(),
+                endpoints: self
+                    .endpoints
+                    .iter()
+                    .map(|url| Endpoint::parse(url).unwrap())
+                    .collect(),
                 matcher: Matcher::new(keywords),
                 cursor: cursor.clone(),
                 event_timeout: self.event_timeout,
@@ -248,6 +253,8 @@ async fn a_message_that_breaks_every_connection_does_not_cause_a_rapid_reconnect
     // connection counts as healthy and the back-off grows instead of restarting at zero.
     let mut config = config(Vec::new());
     config.events = with_a_huge_post(40);
+    // The original server, which ignores maxMessageSizeBytes and sends the message anyway.
+    config.honour_max_message_size = false;
     let harness = BlueskyHarness::start(config).await;
     let mut run = Run::new(&harness, Duration::from_secs(20));
     run.reconnect = Schedule {
