@@ -183,6 +183,8 @@ struct Ledger {
     open_connections: usize,
     /// Events not sent for being over a connection's `maxMessageSizeBytes`.
     oversized_skipped: usize,
+    /// TCP connections closed unanswered because the host was dead.
+    attempts_while_dead: usize,
 }
 
 struct Shared {
@@ -286,6 +288,7 @@ impl JetstreamServer {
                 sent: Vec::new(),
                 open_connections: 0,
                 oversized_skipped: 0,
+                attempts_while_dead: 0,
             }),
         });
         let accepting = Arc::clone(&shared);
@@ -297,6 +300,7 @@ impl JetstreamServer {
                     continue;
                 };
                 if accepting.is_dead() {
+                    accepting.ledger().attempts_while_dead += 1;
                     drop(socket);
                     continue;
                 }
@@ -374,6 +378,11 @@ impl JetstreamServer {
     /// Connections open right now.
     pub fn open_connections(&self) -> usize {
         self.shared.ledger().open_connections
+    }
+
+    /// Connections tried (and closed unanswered) since the host died.
+    pub fn attempts_while_dead(&self) -> usize {
+        self.shared.ledger().attempts_while_dead
     }
 
     /// Events left unsent for being over a connection's `maxMessageSizeBytes`.
