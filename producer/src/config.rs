@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::error::ProducerError;
-use crate::jetstream::PUBLIC_ENDPOINTS;
+use crate::jetstream::{self, Endpoint};
 use crate::matcher::{self, Keyword};
 use crate::rules::{self, Rule};
 
@@ -18,8 +18,8 @@ pub const DEFAULT_API_URL: &str = "https://api.x.com";
 const ENVIRONMENT_HELP: &str = "\
 Environment:
   TWITTER_PRODUCER_SOURCE         same as --source
-  JETSTREAM_URL                   Bluesky: one Jetstream endpoint, ws:// or wss://
-                                    [default: the four public hosts, in turn]
+  JETSTREAM_URL                   Bluesky: Jetstream endpoints, ws:// or wss://, comma-separated,
+                                    in rotation order [default: the four public hosts]
   JETSTREAM_CURSOR_FILE           same as --cursor-file
   TWITTER_PRODUCER_SPOOL_DIR      same as --spool-dir
   TWITTER_BEARER_TOKEN            app-only bearer token
@@ -203,7 +203,7 @@ pub enum SourceSettings {
     Bluesky {
         keywords: Vec<Keyword>,
         /// Tried in turn after a connection that gave nothing.
-        endpoints: Vec<String>,
+        endpoints: Vec<Endpoint>,
         cursor_file: PathBuf,
     },
 }
@@ -378,39 +378,13 @@ fn x_settings(
     })
 }
 
-/// `JETSTREAM_URL` alone, or the public hosts in turn.
-fn jetstream_endpoints(url: Option<String>) -> Result<Vec<String>, ProducerError> {
-    let Some(url) = url else {
-        return Ok(PUBLIC_ENDPOINTS.iter().map(|e| (*e).to_owned()).collect());
-    };
-    let url = url.trim().to_owned();
-    if !(url.starts_with("wss://") || url.starts_with("ws://")) {
-        return Err(ProducerError::Config(format!(
-            "JETSTREAM_URL {url:?} is not a ws:// or wss:// URL"
-        )));
+/// `JETSTREAM_URL`'s endpoints, or the public hosts, in rotation order.
+fn jetstream_endpoints(url: Option<String>) -> Result<Vec<Endpoint>, ProducerError> {
+    match url {
+        None => Ok(jetstream::public_endpoints()),
+        Some(url) => jetstream::parse_list(&url)
+            .map_err(|reason| ProducerError::Config(format!("JETSTREAM_URL {reason}"))),
     }
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    if query
-        .split('&')
-        .any(|pair| pair.starts_with("cursor=") || pair.starts_with("wantedCollections="))
-    {
-        return Err(ProducerError::Config(format!(
-            "JETSTREAM_URL {url:?} sets cursor or wantedCollections, which the producer sets itself"
-        )));
-    }
-    // Compressed messages need Jetstream's zstd dictionary, and a host told to wait for a hello
-    // would wait forever: this producer reads plain JSON text and sends no hello.
-    if let Some(option) = query.split('&').find(|pair| {
-        pair.split_once('=').is_some_and(|(key, value)| {
-            (key == "compress" || key == "requireHello") && value != "false"
-        }) || *pair == "compress"
-            || *pair == "requireHello"
-    }) {
-        return Err(ProducerError::Config(format!(
-            "JETSTREAM_URL {url:?} sets {option}, but the producer reads uncompressed JSON and sends no hello"
-        )));
-    }
-    Ok(vec![url])
 }
 
 /// X's `name:value` operators. Elsewhere a colon is ordinary text (`10:30`, `re:Invent`).
@@ -760,13 +734,17 @@ mod tests {
         }
     }
 
-    fn bluesky(s: &Settings) -> (&[Keyword], &[String], &std::path::Path) {
+    fn bluesky(s: &Settings) -> (&[Keyword], Vec<&str>, &std::path::Path) {
         match &s.source {
             SourceSettings::Bluesky {
                 keywords,
                 endpoints,
                 cursor_file,
-            } => (keywords, endpoints, cursor_file),
+            } => (
+                keywords,
+                endpoints.iter().map(Endpoint::as_str).collect(),
+                cursor_file,
+            ),
             SourceSettings::X { .. } => panic!("Bluesky settings expected"),
         }
     }
@@ -781,7 +759,7 @@ mod tests {
         let (keywords, endpoints, cursor_file) = bluesky(&s);
         let tags: Vec<_> = keywords.iter().map(|k| k.tag.as_str()).collect();
         assert_eq!(tags, ["rust", "#tokio"]);
-        assert_eq!(endpoints, PUBLIC_ENDPOINTS);
+        assert_eq!(endpoints, jetstream::PUBLIC_ENDPOINTS);
         assert_eq!(
             cursor_file,
             std::path::Path::new("/var/lib/tp/jetstream-cursor.json")
@@ -809,12 +787,21 @@ mod tests {
         let (_, endpoints, cursor_file) = bluesky(&s);
         assert_eq!(endpoints, ["ws://127.0.0.1:6008/subscribe"]);
         assert_eq!(cursor_file, std::path::Path::new("/tmp/c.json"));
+        let refused = |url: &str| {
+            settings(
+                &["--source", "bluesky", "rust"],
+                &[("AWS_STREAM_NAME", "s"), ("JETSTREAM_URL", url)],
+            )
+            .expect_err(url)
+        };
         for (url, expected) in [
             (
                 "https://jetstream.example/subscribe",
                 "not a ws:// or wss://",
             ),
-            ("wss://h/subscribe?cursor=5", "sets cursor"),
+            ("wss://h/subscribe?cursor=5", "sets cursor,"),
+            ("wss://h/subscribe?%63ursor=5", "sets cursor (written"),
+            ("wss://h/subscribe?Cursor=5", "case-sensitive"),
             ("wss://h/subscribe?compress=true", "sets compress=true"),
             (
                 "wss://h/subscribe?requireHello=true",
@@ -823,17 +810,45 @@ mod tests {
             ("wss://h/subscribe?a=1&requireHello", "sets requireHello"),
             (
                 "wss://h/subscribe?wantedCollections=app.bsky.feed.like",
-                "sets cursor",
+                "sets wantedCollections",
             ),
+            (
+                "wss://h/subscribe?maxMessageSizeBytes=1",
+                "sets maxMessageSizeBytes",
+            ),
+            ("ws://a/subscribe,,ws://b/subscribe", "empty item"),
+            ("ws://a/subscribe,", "empty item"),
         ] {
-            let err = settings(
-                &["--source", "bluesky", "rust"],
-                &[("AWS_STREAM_NAME", "s"), ("JETSTREAM_URL", url)],
-            )
-            .expect_err("refused");
-            assert!(err.to_string().contains(expected), "{url}: {err}");
+            let err = refused(url);
+            let message = err.to_string();
+            assert!(message.starts_with("JETSTREAM_URL "), "{url}: {message}");
+            assert!(message.contains(expected), "{url}: {message}");
+            assert!(!message.contains('\n'), "one line: {message}");
             assert_eq!(err.exit_code(), std::process::ExitCode::from(2));
         }
+    }
+
+    #[test]
+    fn jetstream_url_may_list_several_endpoints_in_rotation_order() {
+        let s = settings(
+            &["--source", "bluesky", "rust"],
+            &[
+                ("AWS_STREAM_NAME", "s"),
+                (
+                    "JETSTREAM_URL",
+                    "ws://127.0.0.1:6008/subscribe, wss://mirror.example/subscribe?wantedDids=did:plc:a",
+                ),
+            ],
+        )
+        .expect("valid");
+        let (_, endpoints, _) = bluesky(&s);
+        assert_eq!(
+            endpoints,
+            [
+                "ws://127.0.0.1:6008/subscribe",
+                "wss://mirror.example/subscribe?wantedDids=did:plc:a"
+            ]
+        );
     }
 
     #[test]

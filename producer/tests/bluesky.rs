@@ -14,9 +14,13 @@ use common::bluesky::{
     expected_posts, firehose, terminate, uri,
 };
 use common::finish;
-use testkit::jetstream::{JetstreamServerConfig, Step, time_us};
+use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, Step, stamped, time_us};
 
 const EXIT_WITHIN: Duration = Duration::from_secs(60);
+/// How far a resume on another host rewinds, as the issue sets it: 120 s.
+const OTHER_HOST_REWIND_US: u64 = 120_000_000;
+/// The first host's clock is a minute ahead of the second's: it was catching up and stamps late.
+const LATE_HOST_OFFSET_US: i64 = 60_000_000;
 
 fn all_events(events: &[String], script: Vec<Step>) -> JetstreamServerConfig {
     JetstreamServerConfig {
@@ -25,14 +29,36 @@ fn all_events(events: &[String], script: Vec<Step>) -> JetstreamServerConfig {
         // Every event reaches the producer, not only posts: it must filter for itself.
         filter_collections: false,
         ping_interval: Duration::from_millis(200),
+        ..JetstreamServerConfig::default()
     }
 }
 
 fn saved_cursor(harness: &BlueskyHarness) -> u64 {
+    saved_position(harness).0
+}
+
+/// The cursor file's `time_us` and `host`.
+fn saved_position(harness: &BlueskyHarness) -> (u64, Option<String>) {
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(harness.cursor_file()).expect("cursor file"))
             .expect("cursor JSON");
-    saved["time_us"].as_u64().expect("time_us")
+    (
+        saved["time_us"].as_u64().expect("time_us"),
+        saved["host"].as_str().map(str::to_owned),
+    )
+}
+
+/// A second host of the harness's firehose, its clock the events' own (the first one's is
+/// [`LATE_HOST_OFFSET_US`] ahead).
+async fn second_host(harness: &BlueskyHarness) -> JetstreamServer {
+    harness
+        .jetstream
+        .start_mirror(JetstreamServerConfig {
+            events: Vec::new(),
+            ..all_events(&[], Vec::new())
+        })
+        .await
+        .unwrap()
 }
 
 /// Lets the producer take everything, then stops it with SIGTERM; returns its exit code and
@@ -335,4 +361,138 @@ async fn bluesky_usage_errors_exit_2_with_one_line() {
         assert!(errors[0].contains(expected), "{errors:?}");
     }
     assert!(harness.jetstream.connections().is_empty());
+}
+
+#[tokio::test]
+async fn a_host_that_dies_mid_stream_is_left_for_the_next_and_nothing_is_lost() {
+    let events = firehose();
+    // Ten events happen while the first host is dead and before the producer is on the second.
+    let script = vec![Step::Events(60), Step::Die { missed: 10 }];
+    let mut first = all_events(&events, script);
+    first.clock_offset_us = LATE_HOST_OFFSET_US;
+    let harness = BlueskyHarness::start(first).await;
+    let second = second_host(&harness).await;
+    let expected = expected_posts(&events).len();
+    // A resume 5 s before the first host's last position (event 59, stamped a minute late)
+    // would start at event 114 on the second host: events 60 to 113 would be lost.
+    assert!(
+        events[60..114]
+            .iter()
+            .any(|l| !expected_keywords(l).is_empty()),
+        "the hosts' clock difference must hide matching posts for this test to mean anything"
+    );
+
+    let child = harness
+        .producer(&[])
+        .env(
+            "JETSTREAM_URL",
+            format!("{},{}", harness.jetstream.url(), second.url()),
+        )
+        .spawn()
+        .expect("spawn");
+    assert!(
+        second.wait_until_finished(Duration::from_secs(30)).await,
+        "the firehose was not sent to the end"
+    );
+    harness
+        .wait_for_records(expected, Duration::from_secs(30))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    terminate(&child);
+    let (code, stderr) = finish(child, EXIT_WITHIN).await;
+    assert_eq!(code, 0, "{stderr}");
+
+    // Every matching post of the raw firehose, exactly once, as one of the hosts stamped it.
+    let as_stamped: Vec<String> = events
+        .iter()
+        .flat_map(|l| [stamped(l, LATE_HOST_OFFSET_US), l.clone()])
+        .collect();
+    assert_posts_stored(&as_stamped, &harness.records().await, true);
+
+    assert_eq!(harness.jetstream.connections().len(), 1);
+    assert!(
+        harness.jetstream.attempts_while_dead() >= 1,
+        "the dead host was tried again first"
+    );
+    let resumed = second.connections();
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    let cursor = resumed[0].cursor.expect("the move carries a cursor");
+    let last_from_first = time_us(&harness.jetstream.sent()[59]).unwrap();
+    assert!(
+        cursor + OTHER_HOST_REWIND_US <= last_from_first,
+        "cursor {cursor} is not 120 s before the first host's last position {last_from_first}"
+    );
+    assert!(
+        cursor + OTHER_HOST_REWIND_US + 5_000_000
+            >= time_us(&stamped(&events[0], LATE_HOST_OFFSET_US)).unwrap(),
+        "the cursor is a position of this stream"
+    );
+    // The position now follows the second host's clock.
+    let (time, host) = saved_position(&harness);
+    assert_eq!(host.as_deref(), Some(second.host().as_str()));
+    assert_eq!(time, time_us(events.last().unwrap()).unwrap());
+}
+
+#[tokio::test]
+async fn a_restart_on_another_host_than_the_saved_positions_rewinds_120_s() {
+    let events = firehose();
+    let mut first = all_events(&events, Vec::new());
+    first.clock_offset_us = LATE_HOST_OFFSET_US;
+    let harness = BlueskyHarness::start(first).await;
+    let second = second_host(&harness).await;
+    harness.jetstream.die();
+    // The last run stopped after event 79 on the first host, as that host stamped it.
+    harness.jetstream.advance(110);
+    let saved = time_us(&events[79]).unwrap() + LATE_HOST_OFFSET_US as u64;
+    std::fs::write(
+        harness.cursor_file(),
+        format!(
+            r#"{{"time_us":{saved},"host":"{}"}}"#,
+            harness.jetstream.host()
+        ),
+    )
+    .unwrap();
+    let child = harness
+        .producer(&[])
+        // The saved position's host listed last: the rotation starts there all the same.
+        .env(
+            "JETSTREAM_URL",
+            format!("{},{}", second.url(), harness.jetstream.url()),
+        )
+        .spawn()
+        .expect("spawn");
+    let replayed_from = events
+        .iter()
+        .position(|l| time_us(l).unwrap() >= saved - OTHER_HOST_REWIND_US)
+        .unwrap();
+    assert_eq!(
+        replayed_from, 19,
+        "a minute of clock and a minute of margin"
+    );
+    let expected = expected_posts(&events[replayed_from..]).len();
+    assert!(second.wait_until_finished(Duration::from_secs(30)).await);
+    harness
+        .wait_for_records(expected, Duration::from_secs(30))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    terminate(&child);
+    let (code, stderr) = finish(child, EXIT_WITHIN).await;
+    assert_eq!(code, 0, "{stderr}");
+
+    assert!(
+        harness.jetstream.attempts_while_dead() >= 1,
+        "the saved position's host was tried first"
+    );
+    let connections = second.connections();
+    assert_eq!(
+        connections[0].cursor,
+        Some(saved - OTHER_HOST_REWIND_US),
+        "{connections:?}"
+    );
+    assert_eq!(connections[0].start, Some(replayed_from));
+    assert_posts_stored(&events[replayed_from..], &harness.records().await, true);
+    assert!(stderr.contains("rewinding further"), "{stderr}");
+    let (time, host) = saved_position(&harness);
+    assert_eq!(host.as_deref(), Some(second.host().as_str()));
+    assert_eq!(time, time_us(events.last().unwrap()).unwrap());
 }

@@ -5,15 +5,16 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::bluesky::{BlueskyHarness, KEYWORDS, assert_posts_stored, expected_posts, firehose};
-use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, Step, time_us};
+use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, Step, time_us, with_rkey};
 use tokio_util::sync::CancellationToken;
 use twitter_producer::cursor::CursorStore;
 use twitter_producer::error::ProducerError;
-use twitter_producer::jetstream::JetstreamSpec;
+use twitter_producer::jetstream::{Endpoint, JetstreamSpec};
 use twitter_producer::matcher::{Matcher, keywords};
 use twitter_producer::pipeline::{Pipeline, SourceSpec};
 use twitter_producer::reconnect::{Growth, Schedule};
@@ -37,6 +38,7 @@ fn config(script: Vec<Step>) -> JetstreamServerConfig {
         script,
         filter_collections: false,
         ping_interval: Duration::from_millis(100),
+        ..JetstreamServerConfig::default()
     }
 }
 
@@ -48,6 +50,8 @@ struct Run<'a> {
     stall_timeout: Duration,
     event_timeout: Option<Duration>,
     reconnect: Schedule,
+    /// Distinct matching posts the host will deliver: the spend guard stops there.
+    expected: u64,
 }
 
 impl<'a> Run<'a> {
@@ -58,18 +62,23 @@ impl<'a> Run<'a> {
             stall_timeout,
             event_timeout: None,
             reconnect: FAST,
+            expected: expected_posts(&firehose()).len() as u64,
         }
     }
 
     fn pipeline(&self) -> (Pipeline, Arc<Stats>, CursorStore) {
-        let expected = expected_posts(&firehose()).len() as u64;
+        let expected = self.expected;
         let keywords = keywords(&KEYWORDS.map(str::to_owned)).unwrap();
         let cursor = CursorStore::new(None, None);
         let stats = Arc::new(Stats::default());
         let (spool, spool_reader) = common::spool_under(self.harness.state.path(), &stats);
         let pipeline = Pipeline {
             source: SourceSpec::Bluesky(JetstreamSpec {
-                endpoints: self.endpoints.clone(),
+                endpoints: self
+                    .endpoints
+                    .iter()
+                    .map(|url| Endpoint::parse(url).unwrap())
+                    .collect(),
                 matcher: Matcher::new(keywords),
                 cursor: cursor.clone(),
                 event_timeout: self.event_timeout,
@@ -100,7 +109,7 @@ impl<'a> Run<'a> {
     /// Runs until every distinct matching post was written; returns the stats and resume
     /// position.
     async fn to_the_end(&self) -> (Arc<Stats>, CursorStore) {
-        let expected = expected_posts(&firehose()).len() as u64;
+        let expected = self.expected;
         let (pipeline, stats, cursor) = self.pipeline();
         let stop = tokio::time::timeout(
             Duration::from_secs(60),
@@ -250,6 +259,8 @@ async fn a_message_that_breaks_every_connection_does_not_cause_a_rapid_reconnect
     // connection counts as healthy and the back-off grows instead of restarting at zero.
     let mut config = config(Vec::new());
     config.events = with_a_huge_post(40);
+    // The original server, which ignores maxMessageSizeBytes and sends the message anyway.
+    config.honour_max_message_size = false;
     let harness = BlueskyHarness::start(config).await;
     let mut run = Run::new(&harness, Duration::from_secs(20));
     run.reconnect = Schedule {
@@ -270,6 +281,75 @@ async fn a_message_that_breaks_every_connection_does_not_cause_a_rapid_reconnect
     // Immediate once after the first (healthy) connection, then every 0.5 s.
     assert!((2..=7).contains(&connections), "{connections} connections");
     assert!(stats.posts_written.get() > 0);
+}
+
+#[tokio::test]
+async fn the_current_server_skips_an_event_over_our_size_cap_so_no_resume_stops_at_it() {
+    // A post of its own (a fresh rkey) too big to read, as the 2026 server handles it: told our
+    // cap, it skips the event instead of sending it.
+    let mut events = with_a_huge_post(40);
+    events[40] = with_rkey(&events[40], "3hugepost");
+    let mut config = config(Vec::new());
+    config.events = events.clone();
+    let harness = BlueskyHarness::start(config).await;
+    let readable: Vec<String> = events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 40)
+        .map(|(_, l)| l.clone())
+        .collect();
+    let mut run = Run::new(&harness, Duration::from_secs(20));
+    run.expected = expected_posts(&readable).len() as u64;
+    let (stats, _) = run.to_the_end().await;
+    assert_eq!(stats.reconnects.get(), 0, "nothing broke the connection");
+    let connections = harness.jetstream.connections();
+    assert_eq!(
+        connections[0].max_message_size_bytes,
+        Some(2 * 1024 * 1024),
+        "{connections:?}"
+    );
+    assert_eq!(harness.jetstream.oversized_skipped(), 1);
+    assert_posts_stored(&readable, &harness.records().await, true);
+}
+
+#[tokio::test]
+async fn a_stream_of_some_accounts_only_may_be_quiet_without_being_dropped() {
+    // The same quiet spell that makes a whole-network host count as stuck, on an endpoint that
+    // follows the accounts of the matching posts only (`wantedDids`).
+    let script = vec![Step::Events(5), Step::Pause(Duration::from_millis(2500))];
+    let harness = BlueskyHarness::start(config(script)).await;
+    let events = firehose();
+    let dids: BTreeSet<String> = expected_posts(&events)
+        .values()
+        .map(|(lines, _)| {
+            let event: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+            event["did"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let query: Vec<String> = dids.iter().map(|did| format!("wantedDids={did}")).collect();
+    let mut run = Run::new(&harness, Duration::from_millis(300));
+    run.endpoints = vec![format!("{}?{}", harness.jetstream.url(), query.join("&"))];
+    run.event_timeout = Some(Duration::from_secs(1));
+    let (stats, _) = run.to_the_end().await;
+    assert_eq!(stats.reconnects.get(), 0, "the quiet spell is not a fault");
+    assert!(stats.keep_alives.get() >= 2, "pongs showed the host alive");
+    let connections = harness.jetstream.connections();
+    assert_eq!(
+        connections[0].wanted_dids.len(),
+        dids.len(),
+        "{connections:?}"
+    );
+    let theirs: Vec<String> = harness
+        .jetstream
+        .happened()
+        .iter()
+        .filter(|l| {
+            let event: serde_json::Value = serde_json::from_str(l).unwrap();
+            event["did"].as_str().is_some_and(|did| dids.contains(did))
+        })
+        .cloned()
+        .collect();
+    assert_posts_stored(&theirs, &harness.records().await, true);
 }
 
 #[tokio::test]

@@ -30,6 +30,15 @@ struct Cli {
     /// filter were broken), to show the client filters for itself.
     #[arg(long)]
     all_collections: bool,
+    /// How far this host's clock is ahead of the events' times, in milliseconds (negative:
+    /// behind): every `time_us` is stamped that much later, and cursors are read against those
+    /// stamps. Two instances with different offsets act as two Jetstream hosts.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    clock_offset_ms: i64,
+    /// Send events over a client's `maxMessageSizeBytes` anyway, as Jetstream's original server
+    /// does (the 2026 one skips them).
+    #[arg(long)]
+    ignore_max_message_size: bool,
     /// Files of Jetstream events, one JSON object a line [default: the bundled fixtures].
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -77,6 +86,8 @@ async fn main() -> ExitCode {
         script,
         filter_collections: !cli.all_collections,
         ping_interval: Duration::from_secs(10),
+        clock_offset_us: cli.clock_offset_ms.saturating_mul(1000),
+        honour_max_message_size: !cli.ignore_max_message_size,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, cli.port));
     let server = match JetstreamServer::start_on(config, addr).await {

@@ -1,15 +1,6 @@
-//! Where to resume Jetstream without losing a post: the low watermark of what reached Kinesis,
-//! its file, and the recently forwarded posts that a resume delivers again.
-//!
-//! Jetstream's position is `time_us` (unix microseconds). A post is safe once Kinesis has
-//! acknowledged it, and the sink acknowledges out of order (it resends failed entries), so the
-//! position saved is a **low watermark**: the highest `time_us` at or before which every matching
-//! event received has been written. Events arrive slightly out of `time_us` order, and another
-//! Jetstream host stamps the same event a little differently, so a resume starts
-//! [`RESUME_MARGIN_US`] earlier still; what that delivers twice is skipped by [`RecentPosts`], and
-//! downstream writes are idempotent by post id anyway.
+//! The cursor file, which carries the position from one run to the next, and the store that
+//! saves the watermark there.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,157 +9,20 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::spool::Acknowledge;
+use super::REPLAY_WINDOW;
+use super::watermark::{Position, Watermark};
 
-/// A resume starts this far before the watermark. Jetstream's own advice is "a few seconds":
-/// events reach a host a little out of order, and hosts stamp events with their own clocks.
-pub const RESUME_MARGIN_US: u64 = 5_000_000;
-/// How far back the public Jetstream hosts replay ("about 36 hours"). An older cursor still
-/// works (the host starts at its oldest event), but the posts in between are gone.
-pub const REPLAY_WINDOW: Duration = Duration::from_secs(36 * 3600);
 /// A cursor this far in the future is not a position the producer could have written.
 const FUTURE_TOLERANCE: Duration = Duration::from_secs(60);
-/// Posts remembered to skip repeats. A resume repeats [`RESUME_MARGIN_US`] of posts; this covers
-/// that at 10,000 matching posts a second, far beyond the firehose's post rate, for ~10 MB.
-pub const RECENT_POSTS_CAPACITY: usize = 50_000;
-/// The cursor file is written at most this often while running, and once more at exit.
-pub const SAVE_INTERVAL: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Default)]
-struct State {
-    /// Position loaded at start, reported until an event is seen.
-    start: Option<u64>,
-    /// Highest `time_us` received.
-    max_seen: Option<u64>,
-    /// `time_us` of matching posts handed to the sink and not yet written, with their count.
-    in_flight: BTreeMap<u64, u32>,
-}
-
-/// The low watermark. Shared by the reader (which reports what it received and sent) and the
-/// sink (which reports what Kinesis took).
-#[derive(Debug, Default)]
-pub struct Watermark {
-    state: Mutex<State>,
-}
-
-impl Watermark {
-    /// A watermark that reports `start` until events arrive.
-    pub fn new(start: Option<u64>) -> Watermark {
-        Watermark {
-            state: Mutex::new(State {
-                start,
-                ..State::default()
-            }),
-        }
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// An event that needs no write (not a post, not matching, a repeat, too large) arrived.
-    pub fn observe(&self, time_us: u64) {
-        let mut state = self.state();
-        state.max_seen = state.max_seen.max(Some(time_us));
-    }
-
-    /// A matching post is about to go to the sink: it holds the watermark back until written.
-    /// Called before the post is queued, so its acknowledgement cannot come first.
-    pub fn dispatch(&self, time_us: u64) {
-        let mut state = self.state();
-        state.max_seen = state.max_seen.max(Some(time_us));
-        *state.in_flight.entry(time_us).or_default() += 1;
-    }
-
-    /// The highest position at or before which everything received was written.
-    pub fn current(&self) -> Option<u64> {
-        let state = self.state();
-        let Some(max_seen) = state.max_seen else {
-            return state.start;
-        };
-        match state.in_flight.keys().next() {
-            Some(oldest) => Some(max_seen.min(oldest.saturating_sub(1))),
-            None => Some(max_seen),
-        }
-    }
-
-    /// Where a new connection should start: the watermark less the margin, or live when there is
-    /// no position at all.
-    pub fn resume_cursor(&self) -> Option<u64> {
-        self.current().map(|w| w.saturating_sub(RESUME_MARGIN_US))
-    }
-
-    /// The furthest position received (or loaded): it moves only when the stream brings
-    /// something new, whether or not it is written yet.
-    pub fn furthest(&self) -> Option<u64> {
-        let state = self.state();
-        state.max_seen.max(state.start)
-    }
-
-    /// Posts queued and not yet written.
-    pub fn in_flight(&self) -> usize {
-        self.state().in_flight.values().map(|n| *n as usize).sum()
-    }
-}
-
-impl Acknowledge for Watermark {
-    fn written(&self, time_us: u64) {
-        let mut state = self.state();
-        if let Some(count) = state.in_flight.get_mut(&time_us) {
-            *count -= 1;
-            if *count == 0 {
-                state.in_flight.remove(&time_us);
-            }
-        }
-    }
-}
-
-/// The post URIs forwarded most recently, oldest forgotten first.
-#[derive(Debug)]
-pub struct RecentPosts {
-    capacity: usize,
-    set: HashSet<Arc<str>>,
-    order: VecDeque<Arc<str>>,
-}
-
-impl RecentPosts {
-    pub fn new(capacity: usize) -> RecentPosts {
-        RecentPosts {
-            capacity: capacity.max(1),
-            set: HashSet::new(),
-            order: VecDeque::new(),
-        }
-    }
-
-    /// Remembers `uri`; false when it was already remembered (a repeat).
-    pub fn insert(&mut self, uri: &str) -> bool {
-        if self.set.contains(uri) {
-            return false;
-        }
-        if self.order.len() == self.capacity
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.set.remove(&oldest);
-        }
-        let uri: Arc<str> = Arc::from(uri);
-        self.set.insert(Arc::clone(&uri));
-        self.order.push_back(uri);
-        true
-    }
-
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-}
-
-/// What the cursor file holds. Only `time_us` is read back; the rest is for people.
+/// What the cursor file holds. Only `time_us` and `host` are read back; the rest is for people.
+/// A file without `host` (written before hosts were recorded) is still read: its position's
+/// host is unknown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Saved {
     time_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
     #[serde(default, skip_deserializing)]
     time: Option<String>,
     #[serde(default, skip_deserializing)]
@@ -192,7 +46,7 @@ impl CursorFile {
 
     /// The saved position, or `None` (start live) when there is none or it cannot be trusted:
     /// an unreadable file is set aside (never overwritten) with a warning, as the stats file is.
-    pub fn load(&self, now: OffsetDateTime) -> Option<u64> {
+    pub fn load(&self, now: OffsetDateTime) -> Option<Position> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -229,19 +83,24 @@ impl CursorFile {
                 "cursor is older than Jetstream keeps; replay starts at the oldest event the host has, and posts before it are gone"
             );
         } else {
-            tracing::info!(path = %self.path.display(), time_us = saved.time_us, age_s = age.as_secs(), "resuming from the cursor file");
+            tracing::info!(path = %self.path.display(), time_us = saved.time_us, host = saved.host.as_deref().unwrap_or("unknown"), age_s = age.as_secs(), "resuming from the cursor file");
         }
-        Some(saved.time_us)
+        Some(Position {
+            time_us: saved.time_us,
+            host: saved.host.filter(|host| !host.is_empty()),
+        })
     }
 
     /// Writes the position atomically: a crash mid-write never leaves half a file.
-    pub fn save(&self, time_us: u64, now: OffsetDateTime) -> std::io::Result<()> {
+    pub fn save(&self, position: &Position, now: OffsetDateTime) -> std::io::Result<()> {
+        let time_us = position.time_us;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
         let format = &time::format_description::well_known::Rfc3339;
         let saved = Saved {
             time_us,
+            host: position.host.clone(),
             time: OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_us) * 1000)
                 .ok()
                 .and_then(|t| t.format(format).ok()),
@@ -275,13 +134,13 @@ impl CursorFile {
 pub struct CursorStore {
     pub watermark: Arc<Watermark>,
     pub file: Option<CursorFile>,
-    last_saved: Arc<Mutex<Option<u64>>>,
+    last_saved: Arc<Mutex<Option<Position>>>,
 }
 
 impl CursorStore {
-    pub fn new(start: Option<u64>, file: Option<CursorFile>) -> CursorStore {
+    pub fn new(start: Option<Position>, file: Option<CursorFile>) -> CursorStore {
         CursorStore {
-            watermark: Arc::new(Watermark::new(start)),
+            watermark: Arc::new(Watermark::new(start.clone())),
             file,
             last_saved: Arc::new(Mutex::new(start)),
         }
@@ -290,17 +149,17 @@ impl CursorStore {
     /// Saves the watermark if it moved since the last save. A file that cannot be written costs
     /// the resume point of a later run, not this run: warn and go on.
     pub fn save(&self) {
-        let (Some(file), Some(position)) = (&self.file, self.watermark.current()) else {
+        let (Some(file), Some(position)) = (&self.file, self.watermark.position()) else {
             return;
         };
         let mut last = self
             .last_saved
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if *last == Some(position) {
+        if last.as_ref() == Some(&position) {
             return;
         }
-        match file.save(position, OffsetDateTime::now_utc()) {
+        match file.save(&position, OffsetDateTime::now_utc()) {
             Ok(()) => *last = Some(position),
             Err(error) => {
                 tracing::warn!(path = %file.path().display(), %error, "cannot save the cursor file")
@@ -332,113 +191,74 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    #[test]
-    fn the_watermark_waits_for_the_oldest_unwritten_post() {
-        let w = Watermark::new(None);
-        assert_eq!(w.current(), None, "nothing seen, nothing loaded: live");
-        w.observe(100);
-        assert_eq!(w.current(), Some(100));
-        w.dispatch(110);
-        w.observe(120);
-        w.dispatch(130);
-        w.observe(140);
-        assert_eq!(w.current(), Some(109), "110 is not written yet");
-        // The sink writes out of order: 130 first.
-        w.written(130);
-        assert_eq!(w.current(), Some(109));
-        w.written(110);
-        assert_eq!(w.current(), Some(140), "everything received is written");
-        assert_eq!(w.in_flight(), 0);
-    }
-
-    #[test]
-    fn an_event_arriving_out_of_time_order_holds_the_watermark_back() {
-        let w = Watermark::new(None);
-        w.observe(200);
-        assert_eq!(w.current(), Some(200));
-        // Stamped before 200 but delivered after it, and not written yet.
-        w.dispatch(150);
-        assert_eq!(w.current(), Some(149));
-        w.written(150);
-        assert_eq!(w.current(), Some(200));
-    }
-
-    #[test]
-    fn posts_sharing_a_time_are_counted_one_by_one() {
-        let w = Watermark::new(None);
-        w.dispatch(50);
-        w.dispatch(50);
-        w.written(50);
-        assert_eq!(w.current(), Some(49));
-        w.written(50);
-        assert_eq!(w.current(), Some(50));
-        // A stray acknowledgement changes nothing.
-        w.written(50);
-        w.written(7);
-        assert_eq!(w.current(), Some(50));
-    }
-
-    #[test]
-    fn a_loaded_position_stands_until_events_arrive_and_resume_backs_off_the_margin() {
-        let w = Watermark::new(Some(10_000_000));
-        assert_eq!(w.current(), Some(10_000_000));
-        assert_eq!(w.resume_cursor(), Some(10_000_000 - RESUME_MARGIN_US));
-        w.observe(6_000_000);
-        assert_eq!(w.current(), Some(6_000_000));
-        assert_eq!(Watermark::new(Some(3)).resume_cursor(), Some(0));
-        assert_eq!(Watermark::new(None).resume_cursor(), None);
-    }
-
-    #[test]
-    fn the_furthest_position_moves_only_past_what_was_already_received_or_loaded() {
-        let w = Watermark::new(Some(100));
-        assert_eq!(w.furthest(), Some(100));
-        w.observe(90);
-        assert_eq!(
-            w.furthest(),
-            Some(100),
-            "a replay before the loaded position"
-        );
-        w.dispatch(120);
-        assert_eq!(w.furthest(), Some(120), "received, not yet written");
-        assert_eq!(w.current(), Some(119));
-        assert_eq!(Watermark::new(None).furthest(), None);
-    }
-
-    #[test]
-    fn recent_posts_skip_repeats_and_forget_the_oldest_beyond_capacity() {
-        let mut recent = RecentPosts::new(3);
-        assert!(recent.insert("a"));
-        assert!(recent.insert("b"));
-        assert!(!recent.insert("a"), "a repeat");
-        assert!(recent.insert("c"));
-        assert!(recent.insert("d"), "a is forgotten to make room");
-        assert_eq!(recent.len(), 3);
-        assert!(recent.insert("a"), "a was forgotten");
-        assert!(!recent.insert("d"));
-        assert!(recent.insert("b"), "b was the oldest after a came back");
-    }
-
     const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+    const HOST: &str = "jetstream2.us-west.bsky.network";
 
     fn micros(t: OffsetDateTime) -> u64 {
         unix_micros(t)
     }
 
+    fn on_host(time_us: u64) -> Position {
+        Position {
+            time_us,
+            host: Some(HOST.to_owned()),
+        }
+    }
+
     #[test]
-    fn the_cursor_file_round_trips_and_names_its_time_for_people() {
+    fn the_cursor_file_round_trips_with_its_host_and_names_its_time_for_people() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = CursorFile::new(dir.path().join("state/jetstream-cursor.json"));
         assert_eq!(file.load(NOW), None, "no file: live");
-        let position = micros(datetime!(2026-06-01 11:59:30.123456 UTC));
-        file.save(position, NOW).expect("save");
+        let position = on_host(micros(datetime!(2026-06-01 11:59:30.123456 UTC)));
+        file.save(&position, NOW).expect("save");
         assert_eq!(file.load(NOW), Some(position));
         let text = std::fs::read_to_string(file.path()).expect("read");
-        assert!(text.contains("2026-06-01T11:59:30.123456Z"), "{text}");
+        let saved: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(saved["time_us"], 1780315170123456u64, "{text}");
+        assert_eq!(saved["host"], HOST, "{text}");
+        assert_eq!(saved["time"], "2026-06-01T11:59:30.123456Z", "{text}");
         assert!(
             !dir.path().join("state/jetstream-cursor.json.tmp").exists(),
             "the temporary file is renamed into place"
         );
+    }
+
+    #[test]
+    fn a_cursor_file_from_before_hosts_were_recorded_is_read_with_an_unknown_host() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("jetstream-cursor.json");
+        // Exactly what the producer wrote before it recorded hosts.
+        std::fs::write(
+            &path,
+            br#"{
+  "time_us": 1780315170123456,
+  "time": "2026-06-01T11:59:30.123456Z",
+  "saved_at": "2026-06-01T11:59:31.5Z"
+}"#,
+        )
+        .expect("write");
+        let expected = Position {
+            time_us: 1780315170123456,
+            host: None,
+        };
+        assert_eq!(
+            CursorFile::new(path.clone()).load(NOW),
+            Some(expected.clone())
+        );
+        std::fs::write(&path, br#"{"time_us":1780315170123456,"host":""}"#).expect("write");
+        assert_eq!(
+            CursorFile::new(path.clone()).load(NOW),
+            Some(expected.clone()),
+            "an empty host is no host"
+        );
+        // And one saved without a host leaves the field out, as before.
+        CursorFile::new(path.clone())
+            .save(&expected, NOW)
+            .expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("host"), "{text}");
     }
 
     #[test]
@@ -449,6 +269,7 @@ mod tests {
             &b"{not json"[..],
             br#"{"time_us":"soon"}"#,
             br#"{"time_us":-5}"#,
+            br#"{"time_us":5,"host":7}"#,
         ] {
             std::fs::write(&path, bad).expect("write");
             assert_eq!(CursorFile::new(path.clone()).load(NOW), None);
@@ -464,11 +285,11 @@ mod tests {
     fn a_future_cursor_is_refused_and_an_old_one_still_used() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = CursorFile::new(dir.path().join("c.json"));
-        file.save(micros(datetime!(2026-06-01 13:00 UTC)), NOW)
+        file.save(&on_host(micros(datetime!(2026-06-01 13:00 UTC))), NOW)
             .expect("save");
         assert_eq!(file.load(NOW), None);
-        let old = micros(datetime!(2026-05-20 12:00 UTC));
-        file.save(old, NOW).expect("save");
+        let old = on_host(micros(datetime!(2026-05-20 12:00 UTC)));
+        file.save(&old, NOW).expect("save");
         assert_eq!(
             file.load(NOW),
             Some(old),
@@ -493,9 +314,20 @@ mod tests {
         store.save();
         assert_eq!(
             CursorFile::new(path.clone()).load(NOW),
-            Some(micros(NOW) + 1)
+            Some(Position {
+                time_us: micros(NOW) + 1,
+                host: None
+            })
         );
         assert!(first.is_some());
+        // The same time on another host is another position.
+        std::fs::remove_file(&path).expect("remove");
+        store.watermark.switch_host(HOST, Some(micros(NOW) + 1));
+        store.save();
+        assert_eq!(
+            CursorFile::new(path.clone()).load(NOW),
+            Some(on_host(micros(NOW) + 1))
+        );
     }
 
     /// The periodic save must not hold up the runtime: here the temporary file is a FIFO, so

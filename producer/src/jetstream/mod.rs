@@ -2,6 +2,9 @@
 //! matched against the keywords here (Jetstream has no text filter), resumed from a cursor so a
 //! reconnect or a restart loses nothing.
 
+mod connect;
+mod endpoint;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,36 +12,33 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use time::OffsetDateTime;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::batch::{self, Entry};
 use crate::bluesky::{self, Event};
-use crate::cursor::{CursorStore, RECENT_POSTS_CAPACITY, RecentPosts, Watermark};
+use crate::cursor::{CursorStore, RECENT_POSTS_CAPACITY, RecentPosts, Watermark, resume_margin};
 use crate::error::{ProducerError, chain};
 use crate::matcher::{Matcher, Tokens};
 use crate::reconnect::Failure;
 use crate::source::{ConnectionEnd, Outlet, Sent, Source, StopReason};
+use connect::handshake_failure;
+pub use connect::tls_config;
+pub use endpoint::{Endpoint, PUBLIC_ENDPOINTS, parse_list, public_endpoints, rotation_start};
 
-/// Bluesky's four public Jetstream hosts, tried in turn while `JETSTREAM_URL` is unset.
-pub const PUBLIC_ENDPOINTS: [&str; 4] = [
-    "wss://jetstream1.us-east.bsky.network/subscribe",
-    "wss://jetstream2.us-east.bsky.network/subscribe",
-    "wss://jetstream1.us-west.bsky.network/subscribe",
-    "wss://jetstream2.us-west.bsky.network/subscribe",
-];
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest message (and frame) read. A Kinesis record holds at most 1 MiB, so a bigger
-/// post could not be forwarded anyway; tungstenite's default of 64 MiB would let one hostile
-/// message take that much memory. A bigger message breaks the connection.
+/// The largest message (and frame) read, and the `maxMessageSizeBytes` asked for. A Kinesis
+/// record holds at most 1 MiB, so a bigger post could not be forwarded anyway; tungstenite's
+/// default of 64 MiB would let one hostile message take that much memory. A bigger message
+/// breaks the connection (the 2026 server skips it instead of sending it).
 pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
 /// The least time without an event before a connection counts as stuck. The post firehose is
 /// never quiet for a minute, so a host that answers pings but sends nothing for this long has
-/// lost its own upstream.
+/// lost its own upstream. Not applied to an endpoint that follows some accounts only
+/// (`wantedDids`): that stream may well be quiet for hours.
 pub const MIN_EVENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// A connection that stayed up this long was healthy even if it brought nothing new (a quiet
+/// `wantedDids` stream): when it drops, reconnect at once, to the same host.
+pub const HEALTHY_UPTIME: Duration = Duration::from_secs(60);
 
 /// How long a connection may go without an event: twice the stall timeout, at least
 /// [`MIN_EVENT_TIMEOUT`].
@@ -46,13 +46,12 @@ pub fn event_timeout(stall_timeout: Duration) -> Duration {
     stall_timeout.saturating_mul(2).max(MIN_EVENT_TIMEOUT)
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// What the Jetstream source is made of, decided at start.
 #[derive(Debug, Clone)]
 pub struct JetstreamSpec {
-    /// Tried in turn after a failed connection: `JETSTREAM_URL`, or [`PUBLIC_ENDPOINTS`].
-    pub endpoints: Vec<String>,
+    /// Tried in turn after a failed connection: `JETSTREAM_URL`, or [`PUBLIC_ENDPOINTS`]. The
+    /// rotation starts on the host the saved position came from, when it is one of them.
+    pub endpoints: Vec<Endpoint>,
     pub matcher: Matcher,
     pub cursor: CursorStore,
     /// Time without an event before the host counts as stuck; `None`: [`event_timeout`] of the
@@ -60,36 +59,9 @@ pub struct JetstreamSpec {
     pub event_timeout: Option<Duration>,
 }
 
-/// The subscription URL: always posts only, from `cursor` when there is one (else live).
-pub fn subscribe_url(endpoint: &str, cursor: Option<u64>) -> String {
-    let separator = if endpoint.contains('?') { '&' } else { '?' };
-    let mut url = format!(
-        "{endpoint}{separator}wantedCollections={}",
-        bluesky::POST_COLLECTION
-    );
-    if let Some(cursor) = cursor {
-        url.push_str(&format!("&cursor={cursor}"));
-    }
-    url
-}
-
-/// TLS for `wss://` with the webpki roots (no dependence on the host's certificate store), and
-/// the ring provider named explicitly: the AWS SDK brings a second one into the build.
-pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, ProducerError> {
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| ProducerError::Config(format!("cannot set up TLS: {e}")))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
 #[derive(Debug)]
 pub struct Jetstream {
-    endpoints: Vec<String>,
+    endpoints: Vec<Endpoint>,
     current: usize,
     matcher: Matcher,
     watermark: Arc<Watermark>,
@@ -99,12 +71,16 @@ pub struct Jetstream {
     event_timeout: Duration,
     /// Endpoints that refused the handshake since the last connection that opened.
     refused: HashSet<usize>,
+    /// The connection's host and cursor, when its positions are on another clock than the
+    /// watermark's: applied at its first positioned event, so that a connection that brings
+    /// nothing leaves the position exactly as it was.
+    pending_switch: Option<(String, Option<u64>)>,
     tls: Arc<rustls::ClientConfig>,
 }
 
 /// What woke the reading loop.
 enum Wake {
-    Message(Option<Result<Message, tungstenite::Error>>),
+    Message(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
     Ping,
     Stall,
     NoEvents,
@@ -121,11 +97,16 @@ impl Jetstream {
         if spec.endpoints.is_empty() {
             return Err(ProducerError::Config("no Jetstream endpoint".into()));
         }
+        let watermark = spec.cursor.watermark;
+        let current = rotation_start(&spec.endpoints, watermark.host().as_deref());
+        if current > 0 {
+            tracing::info!(endpoint = %spec.endpoints[current], "starting on the host the saved position came from");
+        }
         Ok(Jetstream {
             endpoints: spec.endpoints,
-            current: 0,
+            current,
             matcher: spec.matcher,
-            watermark: spec.cursor.watermark,
+            watermark,
             recent: RecentPosts::new(RECENT_POSTS_CAPACITY),
             tokens: Tokens::default(),
             stall_timeout,
@@ -133,47 +114,47 @@ impl Jetstream {
                 .event_timeout
                 .unwrap_or_else(|| event_timeout(stall_timeout)),
             refused: HashSet::new(),
+            pending_switch: None,
             tls: tls_config()?,
         })
     }
 
-    async fn connect(&self, url: &str) -> Result<Socket, tungstenite::Error> {
-        let mut request = url.into_client_request()?;
-        request.headers_mut().insert(
-            "user-agent",
-            HeaderValue::from_static(concat!("twitter-producer/", env!("CARGO_PKG_VERSION"))),
-        );
-        let connector = Connector::Rustls(Arc::clone(&self.tls));
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_MESSAGE_BYTES))
-            .max_frame_size(Some(MAX_MESSAGE_BYTES));
-        let (socket, _response) = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(config),
-            false,
-            Some(connector),
-        )
-        .await?;
-        Ok(socket)
+    /// The connection's first event with a position: from here on positions are its host's.
+    fn enter_host(&mut self) {
+        if let Some((host, from)) = self.pending_switch.take() {
+            tracing::info!(%host, cursor = from, "positions now come from this host's clock");
+            self.watermark.switch_host(&host, from);
+        }
     }
 
     async fn handle(&mut self, text: &str, outlet: &mut Outlet) -> Handled {
         outlet.stats.events_received.inc();
-        let post = match bluesky::classify(text) {
-            Ok(Event::PostCreate(post)) => post,
-            Ok(Event::Other { time_us }) => {
+        let event = match bluesky::classify(text) {
+            Ok(event) => event,
+            Err(error) => {
+                outlet.stats.malformed_lines.inc();
+                tracing::warn!(%error, bytes = text.len(), "skipped a Jetstream message");
+                return Handled::Continue;
+            }
+        };
+        let position = match &event {
+            Event::PostCreate(post) => post.time_us,
+            Event::Other { time_us } => *time_us,
+            Event::Heartbeat => None,
+        };
+        if position.is_some() {
+            self.enter_host();
+        }
+        let post = match event {
+            Event::PostCreate(post) => post,
+            Event::Other { time_us } => {
                 if let Some(time_us) = time_us {
                     self.watermark.observe(time_us);
                 }
                 return Handled::Continue;
             }
-            Ok(Event::Heartbeat) => {
+            Event::Heartbeat => {
                 outlet.stats.keep_alives.inc();
-                return Handled::Continue;
-            }
-            Err(error) => {
-                outlet.stats.malformed_lines.inc();
-                tracing::warn!(%error, bytes = text.len(), "skipped a Jetstream message");
                 return Handled::Continue;
             }
         };
@@ -225,55 +206,6 @@ impl Jetstream {
     }
 }
 
-/// A refused handshake: a status that will not change by retrying is fatal, the rest retries.
-fn handshake_failure(error: tungstenite::Error, url: &str) -> Result<ConnectionEnd, ProducerError> {
-    let reconnect = |failure| {
-        Ok(ConnectionEnd::Reconnect {
-            failure,
-            healthy: false,
-        })
-    };
-    match error {
-        tungstenite::Error::Http(response) => {
-            let status = response.status().as_u16();
-            let detail = response
-                .body()
-                .as_deref()
-                .map(|body| {
-                    String::from_utf8_lossy(body)
-                        .trim()
-                        .chars()
-                        .take(200)
-                        .collect()
-                })
-                .filter(|d: &String| !d.is_empty())
-                .unwrap_or_else(|| "no detail given".to_owned());
-            match status {
-                429 => {
-                    tracing::warn!(url, status, %detail, "Jetstream is rate limiting connections");
-                    reconnect(Failure::RateLimited)
-                }
-                408 | 500..=599 => {
-                    tracing::warn!(url, status, %detail, "Jetstream unavailable");
-                    reconnect(Failure::ServerError)
-                }
-                _ => Err(ProducerError::Jetstream {
-                    url: url.to_owned(),
-                    status,
-                    detail,
-                }),
-            }
-        }
-        tungstenite::Error::Url(error) => Err(ProducerError::Config(format!(
-            "Jetstream URL {url:?} cannot be used: {error}"
-        ))),
-        error => {
-            tracing::warn!(url, error = %chain(&error), "cannot connect to Jetstream");
-            reconnect(Failure::Network)
-        }
-    }
-}
-
 impl Jetstream {
     /// With several hosts, one refusing may be the only one that blocks us: try the others,
     /// and give up only when every host refused since a connection last opened.
@@ -300,11 +232,26 @@ impl Jetstream {
 
 impl Source for Jetstream {
     async fn connection(&mut self, outlet: &mut Outlet) -> Result<ConnectionEnd, ProducerError> {
-        let cursor = self.watermark.resume_cursor();
-        let url = subscribe_url(&self.endpoints[self.current], cursor);
+        let endpoint = self.endpoints[self.current].clone();
+        let host = endpoint.host();
+        let position_host = self.watermark.host();
+        let cursor = self.watermark.resume_cursor(host);
+        let url = endpoint.subscribe_url(cursor);
+        self.pending_switch = None;
+        if position_host.as_deref() != Some(host) {
+            self.pending_switch = Some((host.to_owned(), cursor));
+            if cursor.is_some() {
+                tracing::info!(
+                    position_host = position_host.as_deref().unwrap_or("unknown"),
+                    %host,
+                    rewind_s = resume_margin(position_host.as_deref(), host) / 1_000_000,
+                    "resuming on another host than the one that stamped the position: rewinding further"
+                );
+            }
+        }
         tracing::info!(%url, "connecting to Jetstream");
         let connected = tokio::select! {
-            connected = tokio::time::timeout(CONNECT_TIMEOUT, self.connect(&url)) => connected,
+            connected = tokio::time::timeout(CONNECT_TIMEOUT, connect::connect(&url, &self.tls)) => connected,
             () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
         };
         let mut socket = match connected {
@@ -327,7 +274,12 @@ impl Source for Jetstream {
         // Kinesis.
         let progress_at_start = self.watermark.furthest();
         let watermark = Arc::clone(&self.watermark);
-        let healthy = move || watermark.furthest() > progress_at_start;
+        let opened = Instant::now();
+        let healthy =
+            move || watermark.furthest() > progress_at_start || opened.elapsed() >= HEALTHY_UPTIME;
+        // A stream of some accounts only may be quiet for hours: pings and pongs alone say
+        // whether it is alive.
+        let watch_events = !endpoint.follows_dids();
         // Our pings make the host answer with pongs, so a quiet stream still shows it is alive;
         // the host pings us too.
         let ping_every = (self.stall_timeout / 3).max(Duration::from_millis(10));
@@ -341,7 +293,7 @@ impl Source for Jetstream {
                 () = outlet.shutdown.cancelled() => Wake::Shutdown,
                 message = socket.next() => Wake::Message(message),
                 () = tokio::time::sleep_until(deadline) => Wake::Stall,
-                () = tokio::time::sleep_until(events_deadline) => Wake::NoEvents,
+                () = tokio::time::sleep_until(events_deadline), if watch_events => Wake::NoEvents,
                 _ = ping.tick() => Wake::Ping,
             };
             let message = match wake {
@@ -444,72 +396,5 @@ impl Source for Jetstream {
             self.current = (self.current + 1) % self.endpoints.len();
             tracing::info!(next = %self.endpoints[self.current], "trying the next Jetstream host");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_subscription_asks_for_posts_only_and_resumes_from_the_cursor() {
-        assert_eq!(
-            subscribe_url("wss://jetstream1.us-east.bsky.network/subscribe", None),
-            "wss://jetstream1.us-east.bsky.network/subscribe?wantedCollections=app.bsky.feed.post"
-        );
-        assert_eq!(
-            subscribe_url(
-                "ws://127.0.0.1:9/subscribe?compress=false",
-                Some(1725519626134432)
-            ),
-            "ws://127.0.0.1:9/subscribe?compress=false&wantedCollections=app.bsky.feed.post&cursor=1725519626134432"
-        );
-    }
-
-    #[test]
-    fn tls_is_configured_without_a_process_wide_provider() {
-        assert!(tls_config().is_ok());
-    }
-
-    #[test]
-    fn handshake_statuses_that_will_not_change_are_fatal() {
-        let refused = |status: u16| {
-            let response = tungstenite::http::Response::builder()
-                .status(status)
-                .body(Some(b"{\"error\":\"nope\"}".to_vec()))
-                .expect("response");
-            handshake_failure(
-                tungstenite::Error::Http(Box::new(response)),
-                "ws://h/subscribe",
-            )
-        };
-        for status in [400, 401, 403, 404, 410] {
-            let error = refused(status).expect_err("fatal");
-            assert!(error.to_string().contains(&status.to_string()), "{error}");
-            assert!(error.to_string().contains("nope"), "{error}");
-        }
-        assert!(matches!(
-            refused(429),
-            Ok(ConnectionEnd::Reconnect {
-                failure: Failure::RateLimited,
-                ..
-            })
-        ));
-        for status in [408, 500, 502, 503] {
-            assert!(matches!(
-                refused(status),
-                Ok(ConnectionEnd::Reconnect {
-                    failure: Failure::ServerError,
-                    ..
-                })
-            ));
-        }
-        assert!(matches!(
-            handshake_failure(tungstenite::Error::ConnectionClosed, "ws://h"),
-            Ok(ConnectionEnd::Reconnect {
-                failure: Failure::Network,
-                ..
-            })
-        ));
     }
 }
