@@ -45,8 +45,6 @@ pub enum ProducerError {
     /// KMS key disabled...).
     #[error("kinesis stream {stream:?} cannot be written: {detail}")]
     Kinesis { stream: String, detail: String },
-    #[error("{records} buffered records were not written before the shutdown deadline")]
-    FlushTimeout { records: usize },
     /// The spool cannot be opened or written: without it a post read could be lost, so the
     /// producer does not read.
     #[error("spool {dir}: {detail}")]

@@ -43,6 +43,10 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
     // First, so a second producer on the same spool stops before it touches X or Kinesis.
     let stats = Arc::new(Stats::default());
     let (spool, spool_reader) = Spool::open(&settings.spool, Arc::clone(&stats))?;
+    // Before the rules sync, which can wait minutes for X's rate-limit window: a signal there
+    // stops cleanly too (nothing has been read yet).
+    let shutdown = CancellationToken::new();
+    tokio::spawn(watch_signals(shutdown.clone()));
     let aws_config = aws::sdk_config(settings.aws_alias_credentials.as_ref()).await;
     let kinesis = aws_sdk_kinesis::Client::new(&aws_config);
     aws::check_stream(&kinesis, &settings.stream_name).await?;
@@ -62,8 +66,16 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
                     x::bearer_from_consumer_key(&http, &api_url, key, secret).await?
                 }
             };
-            let x = x::XClient::new(http, &api_url, token).with_take_over(take_over);
-            let rules = x.sync_rules(&rules).await?;
+            let x = x::XClient::new(http, &api_url, token)
+                .with_take_over(take_over)
+                .with_stats(Arc::clone(&stats));
+            let rules = tokio::select! {
+                synced = x.sync_rules(&rules) => synced?,
+                () = shutdown.cancelled() => {
+                    tracing::info!("stopped on signal before the stream rules were in sync");
+                    return Ok(());
+                }
+            };
             tracing::info!(
                 kept = rules.kept,
                 deleted = rules.deleted,
@@ -97,8 +109,6 @@ async fn run(settings: Settings) -> Result<(), ProducerError> {
         SourceSpec::Bluesky(_) => twitter_record::Source::Bluesky,
     };
 
-    let shutdown = CancellationToken::new();
-    tokio::spawn(watch_signals(shutdown.clone()));
     let stats_file = Arc::new(StatsFile::open(
         settings.stats_file.clone(),
         time::OffsetDateTime::now_utc(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{Harness, finish, posts};
 use testkit::kinesis_faults::{Fault, KinesisFaults};
-use testkit::xserver::Step;
+use testkit::xserver::{Pace, Step};
 
 /// A producer of this harness writing through `proxy`, with a status port for its counters.
 struct Run {
@@ -227,4 +227,38 @@ async fn a_torn_spool_tail_is_skipped_and_counted_and_the_rest_is_sent() {
     // Every post but the last one delivered, exactly once.
     let delivered = harness.x.delivered();
     common::assert_posts_stored_raw(&delivered[..29], &harness.records().await);
+}
+
+/// X writes at its own pace whatever the reader does, and drops a reader that falls behind: a
+/// producer that waited on Kinesis would lose posts here.
+#[tokio::test]
+async fn a_60_s_kinesis_outage_at_250_posts_a_second_loses_nothing_and_x_never_drops_us() {
+    const RATE: u32 = 250;
+    const OUTAGE: Duration = Duration::from_secs(60);
+    let total = RATE as usize * 75;
+    let harness = Harness::start(script(total), &[]).await;
+    harness.x.set_pace(Some(
+        Pace::per_second(RATE).with_slow_reader_timeout(Duration::from_secs(5)),
+    ));
+    let proxy = KinesisFaults::start(harness.moto.endpoint()).await.unwrap();
+    let run = start(&harness, &proxy, &[]);
+    wait_for_records(&harness, 500, Duration::from_secs(30)).await;
+    proxy.set(Fault::Unavailable);
+    tokio::time::sleep(OUTAGE).await;
+    let during = proxy.faulted_calls();
+    assert!(during > 5, "the producer kept trying through the outage ({during} calls)");
+    let spooled = metric(&run, "spool_records").await.unwrap_or(0);
+    assert!(
+        spooled >= u64::from(RATE) * 50,
+        "a minute of posts waited in the spool: {spooled}"
+    );
+    proxy.set(Fault::None);
+    assert!(harness.x.wait_until_finished(Duration::from_secs(60)).await);
+    wait_for_records(&harness, total, Duration::from_secs(120)).await;
+    assert_eq!(harness.x.slow_reader_drops(), 0, "X never dropped the reader");
+    assert_eq!(harness.x.lost_count(), 0);
+    let (code, stderr) = sigterm(run).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(harness.x.delivered().len(), total);
+    harness.assert_every_delivered_post_stored().await;
 }
