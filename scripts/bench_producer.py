@@ -24,6 +24,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--posts-per-second", type=int, default=0,
+                        help="write posts at this pace, one post per write, as X does (0: as fast as the producer reads)")
     args = parser.parse_args()
     if not os.environ.get("AWS_ENDPOINT_URL"):
         sys.exit("error: AWS_ENDPOINT_URL is not set (run scripts/bench.sh)")
@@ -35,7 +37,8 @@ def main() -> int:
 
     fixture = os.path.join(ROOT, "fixtures/x-stream/stream-2024-string-rule-ids.jsonl")
     fake_x = subprocess.Popen(
-        [os.path.join(TARGET, "release/fake-x"), "--port", "0", "--count", str(args.posts), fixture],
+        [os.path.join(TARGET, "release/fake-x"), "--port", "0", "--count", str(args.posts), fixture]
+        + (["--posts-per-second", str(args.posts_per_second)] if args.posts_per_second else []),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
@@ -67,6 +70,7 @@ def main() -> int:
     calls = totals["put_records_calls"]
     cpu = usage.ru_utime + usage.ru_stime
     print(json.dumps({
+        "mode": f"{args.posts_per_second} posts/s, one post per write" if args.posts_per_second else "saturation",
         "posts_written": written,
         "put_records_calls": calls,
         "posts_per_call": round(written / calls, 1),
