@@ -1,6 +1,7 @@
 //! The spool's own cost per post: append (one write into the kernel), read back, and the
 //! acknowledgement after a PutRecords call, for the fixture's posts as Kinesis records. Also
 //! prints how many such posts the default spool holds (what a Kinesis outage can wait out).
+#![allow(clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -44,11 +44,7 @@ pub struct Stats {
 impl Default for Stats {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("twitter_producer");
-        let mut counter = |name: &str, help: &str| {
-            let counter = Counter::default();
-            registry.register(name, help, counter.clone());
-            counter
-        };
+        let mut counter = |name: &str, help: &str| registered(&mut registry, name, help);
         let posts_received = counter(
             "posts_received",
             "Posts read from the stream (X: every post; Bluesky: posts matching a keyword)",
@@ -91,11 +87,7 @@ impl Default for Stats {
             "1 while a stream connection is open",
             connected.clone(),
         );
-        let mut gauge = |name: &str, help: &str| {
-            let gauge = Gauge::default();
-            registry.register(name, help, gauge.clone());
-            gauge
-        };
+        let mut gauge = |name: &str, help: &str| registered::<Gauge>(&mut registry, name, help);
         let spool_bytes = gauge("spool_bytes", "Bytes the spool holds on disk");
         let spool_records = gauge(
             "spool_records",
@@ -113,11 +105,7 @@ impl Default for Stats {
             "usage_capped",
             "1 while X refuses the stream because the app's monthly post cap is reached",
         );
-        let mut counter = |name: &str, help: &str| {
-            let counter = Counter::default();
-            registry.register(name, help, counter.clone());
-            counter
-        };
+        let mut counter = |name: &str, help: &str| registered::<Counter>(&mut registry, name, help);
         let spool_replayed = counter(
             "spool_replayed",
             "Posts sent again from the spool after a restart (Kinesis may have had some: the consumer keys by post id)",
@@ -162,6 +150,16 @@ impl Default for Stats {
             last_post_unix_ms: AtomicU64::new(0),
         }
     }
+}
+
+/// A new metric, registered under `name`.
+fn registered<M>(registry: &mut Registry, name: &str, help: &str) -> M
+where
+    M: Default + Clone + prometheus_client::registry::Metric,
+{
+    let metric = M::default();
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 impl Stats {

@@ -58,6 +58,19 @@ async fn wait_for_metric(run: &Run, name: &str, wanted: u64, within: Duration) {
     }
 }
 
+/// Waits until the proxy has seen at least `calls` faulted PutRecords calls.
+async fn wait_for_faulted_calls(proxy: &KinesisFaults, calls: usize, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while proxy.faulted_calls() < calls {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} faulted PutRecords calls, not {calls}",
+            proxy.faulted_calls()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn wait_for_records(harness: &Harness, count: usize, within: Duration) {
     let deadline = tokio::time::Instant::now() + within;
     while harness.records().await.len() < count {
@@ -93,14 +106,7 @@ async fn posts_in_the_spool_survive_a_sigkill_and_reach_kinesis_after_the_restar
     assert!(harness.x.wait_until_finished(Duration::from_secs(30)).await);
     wait_for_metric(&first, "posts_received_total", 700, Duration::from_secs(30)).await;
     wait_for_metric(&first, "spool_records", 700, Duration::from_secs(10)).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while proxy.faulted_calls() == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the producer never tried to write"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_faulted_calls(&proxy, 1, Duration::from_secs(10)).await;
     first.child.start_kill().expect("SIGKILL");
     first.child.wait().await.expect("killed");
     assert!(
@@ -119,18 +125,16 @@ async fn posts_in_the_spool_survive_a_sigkill_and_reach_kinesis_after_the_restar
 }
 
 #[tokio::test]
-async fn a_kinesis_answering_500_without_a_code_is_waited_out_not_fatal() {
+async fn a_kinesis_answering_500_without_a_code_then_throttling_then_slow_is_waited_out() {
     let harness = Harness::start(script(50), &[]).await;
     let proxy = KinesisFaults::start(harness.moto.endpoint()).await.unwrap();
     proxy.set(Fault::ServerErrorWithoutCode);
     let run = start(&harness, &proxy, &[]);
     assert!(harness.x.wait_until_finished(Duration::from_secs(30)).await);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while proxy.faulted_calls() < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "no retries seen");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_faulted_calls(&proxy, 3, Duration::from_secs(20)).await;
     proxy.set(Fault::ThrottleEveryNth(3));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.set(Fault::Slow(Duration::from_millis(300)));
     tokio::time::sleep(Duration::from_millis(500)).await;
     proxy.set(Fault::None);
     wait_for_records(&harness, 50, Duration::from_secs(60)).await;
@@ -246,7 +250,10 @@ async fn a_60_s_kinesis_outage_at_250_posts_a_second_loses_nothing_and_x_never_d
     proxy.set(Fault::Unavailable);
     tokio::time::sleep(OUTAGE).await;
     let during = proxy.faulted_calls();
-    assert!(during > 5, "the producer kept trying through the outage ({during} calls)");
+    assert!(
+        during > 5,
+        "the producer kept trying through the outage ({during} calls)"
+    );
     let spooled = metric(&run, "spool_records").await.unwrap_or(0);
     assert!(
         spooled >= u64::from(RATE) * 50,
@@ -255,7 +262,11 @@ async fn a_60_s_kinesis_outage_at_250_posts_a_second_loses_nothing_and_x_never_d
     proxy.set(Fault::None);
     assert!(harness.x.wait_until_finished(Duration::from_secs(60)).await);
     wait_for_records(&harness, total, Duration::from_secs(120)).await;
-    assert_eq!(harness.x.slow_reader_drops(), 0, "X never dropped the reader");
+    assert_eq!(
+        harness.x.slow_reader_drops(),
+        0,
+        "X never dropped the reader"
+    );
     assert_eq!(harness.x.lost_count(), 0);
     let (code, stderr) = sigterm(run).await;
     assert_eq!(code, 0, "{stderr}");
