@@ -26,6 +26,8 @@ def main() -> int:
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--posts-per-second", type=int, default=0,
                         help="write posts at this pace, one post per write, as X does (0: as fast as the producer reads)")
+    parser.add_argument("--producer-arg", action="append", default=[],
+                        help="one more argument for twitter-producer, e.g. --producer-arg=--spool-sync-ms=1000")
     args = parser.parse_args()
     if not os.environ.get("AWS_ENDPOINT_URL"):
         sys.exit("error: AWS_ENDPOINT_URL is not set (run scripts/bench.sh)")
@@ -53,7 +55,7 @@ def main() -> int:
                        TWITTER_PRODUCER_SPOOL_DIR=os.path.join(state, "spool"), RUST_LOG="warn")
             started = time.monotonic()
             producer = subprocess.Popen(
-                [os.path.join(TARGET, "release/twitter-producer"), "--max-tweets", str(args.posts), "tokio"],
+                [os.path.join(TARGET, "release/twitter-producer"), "--max-tweets", str(args.posts), *args.producer_arg, "tokio"],
                 env=env,
             )
             _, status, usage = os.wait4(producer.pid, 0)
