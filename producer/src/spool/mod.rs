@@ -194,8 +194,11 @@ impl Spool {
         let acked_file = AckedFile::new(&dir);
         let acked = acked_file.load();
         let found = load_segments(&dir, &acked).map_err(|e| failed(format!("cannot read: {e}")))?;
+        // Past every record and every segment name: a segment whose only record was torn still
+        // holds its name, and a new segment must not collide with it.
         let next_seq = found
             .max_seq
+            .max(found.segments.last().map(|s| s.first_seq))
             .map_or(1, |max| max + 1)
             .max(acked.next_seq())
             .max(1);

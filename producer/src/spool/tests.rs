@@ -323,3 +323,21 @@ async fn positions_are_acknowledged_once_synced_before_kinesis_takes_them() {
     let expected: Vec<u64> = (0..3).map(|n| post(n).position.unwrap()).collect();
     assert_eq!(*positions.0.lock().unwrap(), expected);
 }
+
+#[tokio::test]
+async fn a_segment_whose_only_record_was_torn_does_not_block_the_next_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let (spool, _reader, _) = open(dir.path());
+        append_all(&spool, 0..3).await;
+    }
+    // A power cut right after a new segment was created and its first record half written.
+    let mut record = Vec::new();
+    record::encode(4, 0, &post(3), &mut record);
+    std::fs::write(segment::path(dir.path(), 4), &record[..record.len() / 2]).expect("write");
+    let (spool, mut reader, stats) = open(dir.path());
+    let appended = tokio::time::timeout(Duration::from_secs(3), append_all(&spool, 10..12)).await;
+    assert!(appended.is_ok(), "appending after the torn segment works");
+    assert_eq!(ids(&drain(&mut reader)), expected_ids([0, 1, 2, 10, 11]));
+    assert_eq!(stats.spool_corrupt.get(), 1);
+}
