@@ -119,6 +119,7 @@ struct Inner {
     closed: bool,
     full: bool,
     last_full_log: Option<Instant>,
+    last_write_error_log: Option<Instant>,
     /// The next sync has work: an append since the last one.
     dirty: bool,
     /// Positions to acknowledge once the next sync made them durable.
@@ -225,6 +226,7 @@ impl Spool {
             closed: false,
             full: false,
             last_full_log: None,
+            last_write_error_log: None,
             dirty: false,
             unsynced_positions: Vec::new(),
             unsynced_closed: Vec::new(),
@@ -265,9 +267,7 @@ impl Spool {
             match self.core.try_append(entry, force) {
                 Ok(Appended::Done) => return,
                 Ok(Appended::Full) => self.core.report_full(),
-                Err(error) => {
-                    tracing::error!(dir = %self.core.dir.display(), %error, "cannot append to the spool; reading waits until it can");
-                }
+                Err(error) => self.core.report_write_error(&error),
             }
             tokio::select! {
                 () = self.core.freed.notified() => {}
@@ -414,6 +414,20 @@ impl Core {
                 max_bytes = self.max_bytes,
                 "the spool is full: reading waits until Kinesis takes posts (raise --spool-max-bytes, or check Kinesis)"
             );
+        }
+    }
+
+    /// A failed append (disk full, I/O error): the post waits in memory and is tried again; one
+    /// error line a minute.
+    fn report_write_error(&self, error: &std::io::Error) {
+        let mut inner = self.inner();
+        let now = Instant::now();
+        if inner
+            .last_write_error_log
+            .is_none_or(|last| now.duration_since(last) >= FULL_LOG_INTERVAL)
+        {
+            inner.last_write_error_log = Some(now);
+            tracing::error!(dir = %self.dir.display(), %error, "cannot append to the spool; reading waits until it can");
         }
     }
 
