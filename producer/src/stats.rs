@@ -75,19 +75,9 @@ impl Default for Stats {
             "duplicates_skipped",
             "Posts not written again because they were forwarded moments before (a resume replays a few seconds)",
         );
-        let queue_depth = Gauge::default();
-        registry.register(
-            "queue_depth",
-            "Posts waiting to be written to Kinesis",
-            queue_depth.clone(),
-        );
-        let connected = Gauge::default();
-        registry.register(
-            "connected",
-            "1 while a stream connection is open",
-            connected.clone(),
-        );
         let mut gauge = |name: &str, help: &str| registered::<Gauge>(&mut registry, name, help);
+        let queue_depth = gauge("queue_depth", "Posts waiting to be written to Kinesis");
+        let connected = gauge("connected", "1 while a stream connection is open");
         let spool_bytes = gauge("spool_bytes", "Bytes the spool holds on disk");
         let spool_records = gauge(
             "spool_records",
