@@ -57,8 +57,10 @@ DYNAMODB_PRICING = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
 CLOUDWATCH_PRICING = "https://aws.amazon.com/cloudwatch/pricing/"
 X_PRICING = "https://docs.x.com/x-api/getting-started/pricing"
 
-# us-east-1 list prices, first tier, read on the date beside each (AWS's pages draw them from
-# the price list: https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<service>/current/us-east-1/index.json).
+# us-east-1 list prices, first tier, as the source pages show them on the date beside each (the
+# pages render them from the AWS price list, the machine-readable original:
+# https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<service>/current/us-east-1/index.json).
+# A changed price is a new figure and a new date here, then the README table rerun.
 KINESIS_SHARD_HOUR = Price(0.015, "shard-hour", "2026-12-02", KINESIS_PRICING)
 KINESIS_PUT_UNIT = Price(0.014 / 1e6, "PUT payload unit (25 KB)", "2026-12-02", KINESIS_PRICING)
 KINESIS_EXTENDED_RETENTION_SHARD_HOUR = Price(0.020, "shard-hour (retention 24 h to 7 days)", "2026-12-02", KINESIS_PRICING)
