@@ -26,9 +26,10 @@ Options:
                         KEY=VALUE lines (one per line, shell- and systemd-readable)
   -h, --help            this text
 
-ParameterName=Value arguments are template parameters, for example StreamMode=PROVISIONED
-ShardCount=2 RetentionDays=90 TokenParameterName=/twitter-pipeline/bearer-token
-CreateProducerInstanceRole=true AlarmTopicArn=arn:aws:sns:... (see cloudformation/template.yaml).
+ParameterName=Value arguments are template parameters, for example ShardCount=2 (or
+StreamMode=ON_DEMAND) MaximumBatchingWindowInSeconds=1 RetentionDays=90
+TokenParameterName=/twitter-pipeline/bearer-token CreateProducerInstanceRole=true
+AlarmTopicArn=arn:aws:sns:... (see cloudformation/template.yaml; scripts/cost.py prices them).
 On an update, parameters not given keep their current values.
 
 Needs: python3, the AWS CLI (installed with pip when missing), and for a build cargo and

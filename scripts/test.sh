@@ -14,6 +14,7 @@ apt-get (for the report's screenshot test), then runs:
   cfn-lint cloudformation/template.yaml
   python3 scripts/check_template.py             (no wildcard IAM action, no secret in outputs)
   python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
+  python3 -m unittest discover -s scripts/tests          (scripts/cost.py's arithmetic)
   cargo fmt --all --check
   cargo clippy --workspace --all-targets -- -D warnings
   scripts/demo.sh tokio                          (skipped with SKIP_DEMO=1)
@@ -39,6 +40,7 @@ echo "== template checks" >&2
 python3 scripts/check_template.py
 echo "== stack tests (moto)" >&2
 python3 -m unittest discover -s cloudformation/tests
+python3 -m unittest discover -s scripts/tests
 
 echo "== cargo fmt" >&2
 cargo fmt --all --check

@@ -109,7 +109,8 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 class Deployed(unittest.TestCase):
-    """One stack with every parameter away from its default, so each is seen to flow through."""
+    """One stack with every parameter away from its default, so each is seen to flow through
+    (StreamMode stays PROVISIONED so that ShardCount applies: OnDemand deploys the other mode)."""
 
     STACK = "tpfull"
     PARAMS = {
@@ -122,7 +123,7 @@ class Deployed(unittest.TestCase):
         "LogRetentionDays": "14",
         "RetentionDays": "30",
         "BatchSize": "250",
-        "MaximumBatchingWindowInSeconds": "5",
+        "MaximumBatchingWindowInSeconds": "10",
         "StartingPosition": "LATEST",
         "ParallelizationFactor": "2",
         "MaximumRetryAttempts": "7",
@@ -233,7 +234,7 @@ class Deployed(unittest.TestCase):
         self.assertEqual(m["EventSourceArn"], self.outputs["StreamArn"])
         self.assertEqual(m["StartingPosition"], "LATEST")
         self.assertEqual(m["BatchSize"], 250)
-        self.assertEqual(m["MaximumBatchingWindowInSeconds"], 5)
+        self.assertEqual(m["MaximumBatchingWindowInSeconds"], 10)
         self.assertEqual(m["ParallelizationFactor"], 2)
         self.assertEqual(m["FunctionResponseTypes"], ["ReportBatchItemFailures"])
         self.assertIs(m["BisectBatchOnFunctionError"], True)
@@ -343,7 +344,12 @@ class Lifecycle(unittest.TestCase):
         self.assertNotIn("TWITTER_BEARER_TOKEN_PARAMETER=", created.stdout)
         (m,) = lam.list_event_source_mappings(FunctionName=outputs["FunctionName"])["EventSourceMappings"]
         self.assertEqual((m["StartingPosition"], m["BatchSize"], m["MaximumRetryAttempts"], m["MaximumRecordAgeInSeconds"],
-                          m["ParallelizationFactor"]), ("TRIM_HORIZON", 100, 10, 21600, 1))
+                          m["ParallelizationFactor"], m["MaximumBatchingWindowInSeconds"]), ("TRIM_HORIZON", 100, 10, 21600, 1, 5))
+        # One provisioned shard by default.
+        params = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=self.STACK)["Stacks"][0]["Parameters"]}
+        self.assertEqual((params["StreamMode"], params["ShardCount"]), ("PROVISIONED", "1"))
+        summary = client("kinesis").describe_stream_summary(StreamName=outputs["StreamName"])["StreamDescriptionSummary"]
+        self.assertEqual(summary["OpenShardCount"], 1)
         sha_before = lam.get_function(FunctionName=outputs["FunctionName"])["Configuration"]["CodeSha256"]
 
         # Update: a new build redeploys (new key), the architecture and other parameters are kept.
@@ -381,6 +387,28 @@ class Lifecycle(unittest.TestCase):
         missing = run("destroy.sh", self.STACK)
         self.assertEqual(missing.returncode, 2)
         self.assertIn(f"no stack named {self.STACK}", missing.stderr)
+
+
+class OnDemand(unittest.TestCase):
+    """StreamMode=ON_DEMAND with a ShardCount given: the stream is created without one (CloudFormation
+    refuses ShardCount beside ON_DEMAND)."""
+
+    STACK = "tpondemand"
+
+    def test_no_shard_count_reaches_the_stream(self):
+        zip_path = dummy_zip("ondemand.zip", b"#!/bin/sh\necho on-demand\n")
+        result = run("deploy.sh", self.STACK, "--arch", "x86_64", "--zip", str(zip_path),
+                     "StreamMode=ON_DEMAND", "ShardCount=3")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        stack = client("cloudformation").describe_stacks(StackName=self.STACK)["Stacks"][0]
+        params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+        self.assertEqual(params["StreamMode"], "ON_DEMAND")
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        summary = client("kinesis").describe_stream_summary(StreamName=outputs["StreamName"])["StreamDescriptionSummary"]
+        # moto ignores StreamModeDetails from a template and makes one shard when no ShardCount
+        # is given; had the template passed ShardCount=3 through, there would be three.
+        self.assertEqual(summary["OpenShardCount"], 1)
+        self.assertIn(summary["StreamModeDetails"]["StreamMode"], ("ON_DEMAND", "PROVISIONED"))
 
 
 class ScriptErrors(unittest.TestCase):

@@ -50,10 +50,35 @@ class Lint(unittest.TestCase):
             self.assertEqual(check_template.main([]), 0, err.getvalue())
 
 
+def resolve(node, parameters: dict):
+    """A template fragment as CloudFormation would deploy it with these parameters: Ref to a
+    parameter, Fn::If on the template's Fn::Equals conditions, AWS::NoValue dropped."""
+    def condition(name: str) -> bool:
+        left, right = (resolve(v, parameters) for v in T["Conditions"][name]["Fn::Equals"])
+        return str(left) == str(right)
+
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in parameters:
+            return parameters[node["Ref"]]
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return resolve(yes if condition(name) else no, parameters)
+        out = {k: resolve(v, parameters) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v != ref("AWS::NoValue")}
+    if isinstance(node, list):
+        return [resolve(v, parameters) for v in node]
+    return node
+
+
 class Stream(unittest.TestCase):
     def test_mode_shards_retention(self):
         self.assertEqual(P["StreamMode"]["AllowedValues"], ["ON_DEMAND", "PROVISIONED"])
-        self.assertEqual(P["StreamMode"]["Default"], "ON_DEMAND")
+        # One provisioned shard holds one X connection at full speed (250 posts/s, ~625 KB/s, within
+        # 1 MB/s and 1,000 records/s) for $10.95 a month; ON_DEMAND costs $29.20 before a post.
+        self.assertEqual(P["StreamMode"]["Default"], "PROVISIONED")
+        self.assertEqual(P["ShardCount"]["Default"], 1)
+        # AWS::Kinesis::Stream takes 1 to 100,000 shards (the account's quota applies on top).
+        self.assertEqual((P["ShardCount"]["MinValue"], P["ShardCount"]["MaxValue"]), (1, 100000))
         p = props("Stream")
         self.assertEqual(p["StreamModeDetails"], {"StreamMode": ref("StreamMode")})
         # ShardCount only in PROVISIONED mode (CloudFormation rejects it with ON_DEMAND).
@@ -61,6 +86,17 @@ class Stream(unittest.TestCase):
         self.assertEqual(T["Conditions"]["IsProvisioned"], {"Fn::Equals": [ref("StreamMode"), "PROVISIONED"]})
         self.assertEqual(p["RetentionPeriodHours"], ref("StreamRetentionHours"))
         self.assertEqual((P["StreamRetentionHours"]["MinValue"], P["StreamRetentionHours"]["MaxValue"]), (24, 8760))
+
+    def test_on_demand_deploys_without_a_shard_count(self):
+        # CloudFormation refuses ShardCount beside StreamMode ON_DEMAND.
+        on_demand = resolve(props("Stream"), {"StreamMode": "ON_DEMAND", "ShardCount": 3, "StreamRetentionHours": 24})
+        self.assertNotIn("ShardCount", on_demand)
+        self.assertEqual(on_demand["StreamModeDetails"], {"StreamMode": "ON_DEMAND"})
+        provisioned = resolve(props("Stream"), {"StreamMode": "PROVISIONED", "ShardCount": 3, "StreamRetentionHours": 24})
+        self.assertEqual(provisioned["ShardCount"], 3)
+        self.assertEqual(provisioned["StreamModeDetails"], {"StreamMode": "PROVISIONED"})
+        defaults = {name: P[name]["Default"] for name in ("StreamMode", "ShardCount", "StreamRetentionHours")}
+        self.assertEqual(resolve(props("Stream"), defaults)["ShardCount"], 1)
 
     def test_encrypted_with_the_aws_managed_key(self):
         self.assertEqual(props("Stream")["StreamEncryption"], {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"})
@@ -119,6 +155,14 @@ class Mapping(unittest.TestCase):
         self.assertIs(p["BisectBatchOnFunctionError"], True)
         self.assertEqual(p["DestinationConfig"], {"OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}})
         self.assertEqual(sorted(P["StartingPosition"]["AllowedValues"]), ["LATEST", "TRIM_HORIZON"])
+
+    def test_batching_window(self):
+        # 5 s: at a keyword's few posts a second, one invocation for several posts rather than one
+        # per post (the poller reads a shard about once a second), for a few seconds of latency.
+        self.assertEqual(P["MaximumBatchingWindowInSeconds"]["Default"], 5)
+        # Kinesis event source mappings take 0 to 300 seconds.
+        window = P["MaximumBatchingWindowInSeconds"]
+        self.assertEqual((window["MinValue"], window["MaxValue"]), (0, 300))
 
     def test_retries_and_age_are_finite(self):
         # -1 would mean "forever": a poison batch would block its shard until the data expires.
