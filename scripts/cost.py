@@ -15,8 +15,10 @@ come from this project's measurements (MEASURED below) and prices from the dated
 Not in the total: X's bill ($0.005 per post read, printed beside the total: it is by far the
 largest), the always-free tier (Lambda's 1M requests and 400,000 GB-s, DynamoDB's 25 GB,
 CloudWatch's 10 metrics, 10 alarms, 5 GB of logs and 3 dashboards), KMS requests for the AWS
-managed keys (cents), SQS (the dead-letter queue is normally empty), the artifacts bucket, and
-data transfer (free into AWS and within the region).
+managed keys (cents), SQS (the dead-letter queue is normally empty), the artifacts bucket, the
+failed-batch bucket (empty until Lambda discards a batch; its request metrics, billed as custom
+metrics, are billed only for the hours S3 reports requests in), and data transfer (free into AWS
+and within the region).
 """
 
 from __future__ import annotations
@@ -170,7 +172,7 @@ Defaults marked (template) are read from cloudformation/template.yaml, as are th
 mode, point-in-time recovery, the alarms and the dashboard. Sizes are this project's measured
 ones (item_sizes bench, fixture records), prices us-east-1 list prices with their date and source
 in the script. Not in the total: X's $0.005 per post read (shown below it), the always-free tier,
-KMS requests for the AWS managed keys, SQS, the artifacts bucket, data transfer.
+KMS requests for the AWS managed keys, SQS, the artifacts and failed-batch buckets, data transfer.
 
 Examples:
   scripts/cost.py --posts-per-second 1 10 100

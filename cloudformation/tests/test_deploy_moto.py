@@ -2,8 +2,10 @@
 was created, update, destroy.
 
 moto is not a validator: it ignores Kinesis StreamModeDetails and encryption, DynamoDB PITR, SSE
-and TTL, and creates no CloudWatch alarms. Those are checked from the template text in
-test_template.py; here every property moto does keep is read back from the live resources.
+and TTL, an S3 bucket's public access block, ownership controls, lifecycle rules and metrics
+configurations, AWS::S3::BucketPolicy resources, and creates no CloudWatch alarms. Those are
+checked from the template text in test_template.py; here every property moto does keep is read
+back from the live resources.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ class Deployed(unittest.TestCase):
         self.assertEqual(set(self.outputs), {
             "StreamName", "StreamArn", "TableName", "FunctionName", "DeadLetterQueueUrl",
             "DeadLetterQueueArn", "ProducerPolicyArn", "DashboardName", "ProducerInstanceProfileName",
-            "ProducerInstanceProfileArn", "ProducerRoleArn", "QueryPolicyArn",
+            "ProducerInstanceProfileArn", "ProducerRoleArn", "QueryPolicyArn", "FailedBatchBucketName",
         })
         self.assertEqual(self.outputs["TableName"], f"{self.STACK}-EventData")
         self.assertEqual(self.outputs["FunctionName"], f"{self.STACK}-twitter-consumer")
@@ -210,6 +212,7 @@ class Deployed(unittest.TestCase):
         self.assertEqual({k: str(v) for k, v in c["Environment"]["Variables"].items()}, {
             "TABLE_NAME": self.outputs["TableName"],
             "DEAD_LETTER_QUEUE_URL": self.outputs["DeadLetterQueueUrl"],
+            "FAILED_BATCH_BUCKET": self.outputs["FailedBatchBucketName"],
             "RETENTION_DAYS": "30",
             "RUST_LOG": "twitter_consumer=debug",
         })
@@ -240,7 +243,32 @@ class Deployed(unittest.TestCase):
         self.assertIs(m["BisectBatchOnFunctionError"], True)
         self.assertEqual(m["MaximumRetryAttempts"], 7)
         self.assertEqual(m["MaximumRecordAgeInSeconds"], 3600)
-        self.assertEqual(m["DestinationConfig"], {"OnFailure": {"Destination": self.outputs["DeadLetterQueueArn"]}})
+        # The discarded batch goes whole to the bucket; the queue keeps only the function's poison records.
+        self.assertEqual(m["DestinationConfig"],
+                         {"OnFailure": {"Destination": f"arn:aws:s3:::{self.outputs['FailedBatchBucketName']}"}})
+
+    def test_failed_batch_bucket(self):
+        s3 = client("s3")
+        name = self.outputs["FailedBatchBucketName"]
+        # A generated name, from the stack's and the resource's (lower-cased, as bucket names are).
+        self.assertTrue(name.startswith(f"{self.STACK}-failedbatchbucket-"), name)
+        self.assertEqual(s3.get_bucket_location(Bucket=name)["LocationConstraint"], REGION)
+        (rule,) = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+        self.assertEqual(rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "AES256")
+        # moto drops the public access block, ownership controls, lifecycle and policy of a
+        # template's bucket (test_template.py checks them); what it does report must be right.
+        try:
+            block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        except s3.exceptions.ClientError as error:
+            self.assertEqual(error.response["Error"]["Code"], "NoSuchPublicAccessBlockConfiguration")
+        else:
+            self.assertTrue(all(block.values()), block)
+        try:
+            (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+        except s3.exceptions.ClientError as error:
+            self.assertEqual(error.response["Error"]["Code"], "NoSuchLifecycleConfiguration")
+        else:
+            self.assertEqual(lifecycle["Expiration"]["Days"], 90)
 
     def test_dead_letter_queue(self):
         attrs = client("sqs").get_queue_attributes(QueueUrl=self.outputs["DeadLetterQueueUrl"],
@@ -261,6 +289,8 @@ class Deployed(unittest.TestCase):
                             "kinesis:GetShardIterator", "kinesis:ListShards"}, self.outputs["StreamArn"]),
             "WriteTable": ({"dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"}, table_arn),
             "DeadLetters": ({"sqs:SendMessage"}, self.outputs["DeadLetterQueueArn"]),
+            "ListFailedBatchBucket": ({"s3:ListBucket"}, f"arn:aws:s3:::{self.outputs['FailedBatchBucketName']}"),
+            "WriteFailedBatches": ({"s3:PutObject"}, f"arn:aws:s3:::{self.outputs['FailedBatchBucketName']}/*"),
             "Logs": ({"logs:CreateLogStream", "logs:PutLogEvents"},
                      f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.outputs['FunctionName']}:*"),
         }
@@ -317,6 +347,8 @@ class Deployed(unittest.TestCase):
         self.assertIn(["AWS/Lambda", "IteratorAge", "FunctionName", self.outputs["FunctionName"]], metrics)
         self.assertIn(["AWS/Lambda", "Errors", "FunctionName", self.outputs["FunctionName"]], metrics)
         self.assertIn(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue_name], metrics)
+        self.assertIn(["AWS/S3", "PutRequests", "BucketName", self.outputs["FailedBatchBucketName"], "FilterId", "EntireBucket"],
+                      metrics)
         self.assertIn(["TwitterPipeline", "PostsWritten", "Function", self.outputs["FunctionName"]], metrics)
 
 
@@ -336,7 +368,7 @@ class Lifecycle(unittest.TestCase):
 
         # Defaults: no RETENTION_DAYS (keep forever), no token statement, the documented mapping.
         env_vars = lam.get_function(FunctionName=outputs["FunctionName"])["Configuration"]["Environment"]["Variables"]
-        self.assertEqual(set(env_vars), {"TABLE_NAME", "DEAD_LETTER_QUEUE_URL", "RUST_LOG"})
+        self.assertEqual(set(env_vars), {"TABLE_NAME", "DEAD_LETTER_QUEUE_URL", "FAILED_BATCH_BUCKET", "RUST_LOG"})
         iam = client("iam")
         version = iam.get_policy(PolicyArn=outputs["ProducerPolicyArn"])["Policy"]["DefaultVersionId"]
         document = policy_document(iam.get_policy_version(PolicyArn=outputs["ProducerPolicyArn"], VersionId=version)["PolicyVersion"]["Document"])
@@ -372,11 +404,22 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn("already uploaded", again.stderr)
 
-        # Destroy: everything goes but the table, and the script says so and how to delete it.
+        # A batch Lambda discarded, as it names it (the key layout of an S3 on-failure destination).
+        bucket = outputs["FailedBatchBucketName"]
+        key = f"aws/lambda/{m['UUID']}/shardId-000000000000/2026/01/02/2026-01-02T03.04.05-{m['UUID']}"
+        s3 = client("s3")
+        s3.put_object(Bucket=bucket, Key=key, Body=b'{"payload": "{}"}')
+
+        # Destroy: everything goes but the table and the failed-batch bucket, and the script says
+        # so and how to delete them.
         destroyed = run("destroy.sh", self.STACK)
         self.assertEqual(destroyed.returncode, 0, destroyed.stderr)
         self.assertIn(f"Kept: DynamoDB table {self.STACK}-EventData", destroyed.stdout)
         self.assertIn(f"aws dynamodb delete-table --region {REGION} --table-name {self.STACK}-EventData", destroyed.stdout)
+        self.assertIn(f"Kept: S3 bucket {bucket}, the batches Lambda discarded (1 object(s); DeletionPolicy Retain)",
+                      destroyed.stdout)
+        self.assertIn(f"aws s3 rb s3://{bucket} --force --region {REGION}", destroyed.stdout)
+        self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]], [key])
         self.assertNotIn(self.STACK, [s["StackName"] for s in cfn.list_stacks(StackStatusFilter=["CREATE_COMPLETE", "UPDATE_COMPLETE"])["StackSummaries"]])
         self.assertNotIn(outputs["FunctionName"], [f["FunctionName"] for f in lam.list_functions()["Functions"]])
         self.assertIn(f"{self.STACK}-EventData", client("dynamodb").list_tables()["TableNames"])
@@ -387,6 +430,36 @@ class Lifecycle(unittest.TestCase):
         missing = run("destroy.sh", self.STACK)
         self.assertEqual(missing.returncode, 2)
         self.assertIn(f"no stack named {self.STACK}", missing.stderr)
+        # The bucket's name went with the stack: the script says how to delete it by name, and
+        # deletes nothing.
+        unknown = run("destroy.sh", self.STACK, "--delete-failed-batches")
+        self.assertEqual(unknown.returncode, 2)
+        self.assertIn("aws s3 rb s3://NAME --force", unknown.stderr)
+        self.assertIn(bucket, [b["Name"] for b in s3.list_buckets()["Buckets"]])
+
+
+class DeleteFailedBatches(unittest.TestCase):
+    """--delete-failed-batches empties and deletes the bucket in the run that deletes the stack."""
+
+    STACK = "tpwipe"
+
+    def test_bucket_and_its_batches_are_deleted(self):
+        zip_path = dummy_zip("wipe.zip", b"#!/bin/sh\necho wipe\n")
+        created = run("deploy.sh", self.STACK, "--arch", "x86_64", "--zip", str(zip_path))
+        self.assertEqual(created.returncode, 0, created.stderr)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in
+                   client("cloudformation").describe_stacks(StackName=self.STACK)["Stacks"][0]["Outputs"]}
+        bucket = outputs["FailedBatchBucketName"]
+        s3 = client("s3")
+        for n in range(3):
+            s3.put_object(Bucket=bucket, Key=f"aws/lambda/uuid/shardId-000000000000/2026/01/02/batch-{n}", Body=b"{}")
+
+        gone = run("destroy.sh", self.STACK, "--delete-failed-batches", "--delete-table")
+        self.assertEqual(gone.returncode, 0, gone.stderr)
+        self.assertIn(f"Deleted bucket {bucket} and the discarded batches in it.", gone.stdout)
+        self.assertNotIn("Kept: S3 bucket", gone.stdout)
+        self.assertNotIn(bucket, [b["Name"] for b in s3.list_buckets()["Buckets"]])
+        self.assertNotIn(f"{self.STACK}-EventData", client("dynamodb").list_tables()["TableNames"])
 
 
 class OnDemand(unittest.TestCase):

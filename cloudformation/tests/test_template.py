@@ -132,6 +132,7 @@ class Function(unittest.TestCase):
         env = props("ConsumerFunction")["Environment"]["Variables"]
         self.assertEqual(env["TABLE_NAME"], ref("EventDataTable"))
         self.assertEqual(env["DEAD_LETTER_QUEUE_URL"], ref("DeadLetterQueue"))
+        self.assertEqual(env["FAILED_BATCH_BUCKET"], ref("FailedBatchBucket"))
         self.assertEqual(env["RETENTION_DAYS"], {"Fn::If": ["HasRetention", ref("RetentionDays"), ref("AWS::NoValue")]})
         self.assertEqual(env["RUST_LOG"], ref("LogLevel"))
         self.assertEqual(P["RetentionDays"]["Default"], 0)
@@ -153,7 +154,8 @@ class Mapping(unittest.TestCase):
             self.assertEqual(p[name], ref(name), name)
         self.assertEqual(p["FunctionResponseTypes"], ["ReportBatchItemFailures"])
         self.assertIs(p["BisectBatchOnFunctionError"], True)
-        self.assertEqual(p["DestinationConfig"], {"OnFailure": {"Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}})
+        # A discarded batch goes whole to the bucket (an SQS destination gets only its sequence range).
+        self.assertEqual(p["DestinationConfig"], {"OnFailure": {"Destination": {"Fn::GetAtt": ["FailedBatchBucket", "Arn"]}}})
         self.assertEqual(sorted(P["StartingPosition"]["AllowedValues"]), ["LATEST", "TRIM_HORIZON"])
 
     def test_batching_window(self):
@@ -179,6 +181,55 @@ class DeadLetterQueue(unittest.TestCase):
         self.assertIs(p["SqsManagedSseEnabled"], True)
 
 
+class FailedBatchBucket(unittest.TestCase):
+    def test_private_encrypted_and_owned_by_the_account(self):
+        p = props("FailedBatchBucket")
+        self.assertEqual(p["PublicAccessBlockConfiguration"], {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True})
+        self.assertEqual(p["OwnershipControls"], {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+        # SSE-S3: Lambda's delivery needs no kms: permission (the role has none).
+        self.assertEqual(p["BucketEncryption"], {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        # Unversioned: an expired batch is gone, not kept as a noncurrent version.
+        self.assertNotIn("VersioningConfiguration", p)
+        # A generated name: a stack deployed again under its old name does not collide with the
+        # bucket the first one kept.
+        self.assertNotIn("BucketName", p)
+
+    def test_kept_on_delete_and_replace(self):
+        self.assertEqual(R["FailedBatchBucket"]["DeletionPolicy"], "Retain")
+        self.assertEqual(R["FailedBatchBucket"]["UpdateReplacePolicy"], "Retain")
+
+    def test_lifecycle_expires_after_the_parameter(self):
+        (rule,) = props("FailedBatchBucket")["LifecycleConfiguration"]["Rules"]
+        self.assertEqual(rule["Status"], "Enabled")
+        self.assertEqual(rule["ExpirationInDays"], ref("FailedBatchRetentionDays"))
+        self.assertEqual(rule["AbortIncompleteMultipartUpload"], {"DaysAfterInitiation": 1})
+        # The whole bucket: no filter narrows the rule.
+        self.assertFalse({"Prefix", "Filter", "TagFilters"} & set(rule))
+        days = P["FailedBatchRetentionDays"]
+        self.assertEqual((days["Type"], days["Default"], days["MinValue"]), ("Number", 90, 1))
+        # Longer than the stream keeps a record, or the bucket would be no better than Kinesis.
+        self.assertGreater(days["Default"] * 24, P["StreamRetentionHours"]["Default"])
+
+    def test_policy_refuses_every_request_without_tls(self):
+        p = props("FailedBatchBucketPolicy")
+        self.assertEqual(p["Bucket"], ref("FailedBatchBucket"))
+        (statement,) = p["PolicyDocument"]["Statement"]
+        self.assertEqual(statement, {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [{"Fn::GetAtt": ["FailedBatchBucket", "Arn"]}, {"Fn::Sub": "${FailedBatchBucket.Arn}/*"}],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        })
+
+    def test_request_metrics_for_the_whole_bucket(self):
+        (config,) = props("FailedBatchBucket")["MetricsConfigurations"]
+        self.assertEqual(config, {"Id": "EntireBucket"})
+
+
 class Iam(unittest.TestCase):
     def consumer_statements(self) -> dict[str, dict]:
         (policy,) = props("ConsumerRole")["Policies"]
@@ -192,6 +243,10 @@ class Iam(unittest.TestCase):
             "WriteTable": ({"dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"},
                            {"Fn::GetAtt": ["EventDataTable", "Arn"]}),
             "DeadLetters": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}),
+            # What the Lambda guide lists for an S3 on-failure destination, each on its resource:
+            # ListBucket is a bucket action, PutObject an object one.
+            "ListFailedBatchBucket": ({"s3:ListBucket"}, {"Fn::GetAtt": ["FailedBatchBucket", "Arn"]}),
+            "WriteFailedBatches": ({"s3:PutObject"}, {"Fn::Sub": "${FailedBatchBucket.Arn}/*"}),
         }
         self.assertEqual(set(s), set(expected) | {"Logs"})
         for sid, (acts, resource) in expected.items():
@@ -245,9 +300,9 @@ class Iam(unittest.TestCase):
 
 
 class Alarms(unittest.TestCase):
-    def test_four_alarms_on_the_right_metrics(self):
+    def test_five_alarms_on_the_right_metrics(self):
         alarms = {p["Properties"]["MetricName"]: p["Properties"] for p in of_type("AWS::CloudWatch::Alarm").values()}
-        self.assertEqual(set(alarms), {"IteratorAge", "Errors", "Throttles", "ApproximateNumberOfMessagesVisible"})
+        self.assertEqual(set(alarms), {"IteratorAge", "Errors", "Throttles", "ApproximateNumberOfMessagesVisible", "PutRequests"})
         for metric in ("IteratorAge", "Errors", "Throttles"):
             self.assertEqual(alarms[metric]["Namespace"], "AWS/Lambda")
             self.assertEqual(alarms[metric]["Dimensions"], [{"Name": "FunctionName", "Value": ref("ConsumerFunction")}])
@@ -256,6 +311,15 @@ class Alarms(unittest.TestCase):
         self.assertEqual(dlq["Dimensions"], [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}])
         self.assertEqual((dlq["Threshold"], dlq["ComparisonOperator"]), (0, "GreaterThanThreshold"))
         self.assertEqual(alarms["IteratorAge"]["Threshold"], ref("IteratorAgeAlarmMilliseconds"))
+        # Any object written to the failed-batch bucket: the request metrics of its one metrics
+        # configuration, whose Id is the FilterId dimension.
+        failed = alarms["PutRequests"]
+        (config,) = props("FailedBatchBucket")["MetricsConfigurations"]
+        self.assertEqual(failed["Namespace"], "AWS/S3")
+        self.assertEqual(failed["Dimensions"], [{"Name": "BucketName", "Value": ref("FailedBatchBucket")},
+                                                {"Name": "FilterId", "Value": config["Id"]}])
+        self.assertEqual((failed["Statistic"], failed["Threshold"], failed["ComparisonOperator"], failed["TreatMissingData"]),
+                         ("Sum", 0, "GreaterThanThreshold", "notBreaching"))
         for alarm in alarms.values():
             self.assertEqual(alarm["AlarmActions"], {"Fn::If": ["HasAlarmTopic", [ref("AlarmTopicArn")], ref("AWS::NoValue")]})
         self.assertEqual(P["AlarmTopicArn"]["Default"], "")
@@ -272,15 +336,19 @@ class Dashboard(unittest.TestCase):
             self.assertIn(word, emf)
         for widget in ("IteratorAge", "Errors", "Throttles", "ApproximateNumberOfMessagesVisible"):
             self.assertIn(f'"{widget}"', body_template)
-        self.assertEqual(variables, {"Function": ref("ConsumerFunction"), "Queue": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}})
+        self.assertIn('["AWS/S3", "PutRequests", "BucketName", "${Bucket}", "FilterId", "EntireBucket"]', body_template)
+        self.assertEqual(variables, {"Function": ref("ConsumerFunction"), "Queue": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]},
+                                     "Bucket": ref("FailedBatchBucket")})
 
 
 class Outputs(unittest.TestCase):
     def test_names(self):
         outputs = T["Outputs"]
-        for name in ("StreamName", "StreamArn", "TableName", "FunctionName", "DeadLetterQueueUrl", "ProducerPolicyArn"):
+        for name in ("StreamName", "StreamArn", "TableName", "FunctionName", "DeadLetterQueueUrl", "ProducerPolicyArn",
+                     "FailedBatchBucketName"):
             self.assertIn(name, outputs)
             self.assertNotIn("Condition", outputs[name])
+        self.assertEqual(outputs["FailedBatchBucketName"]["Value"], ref("FailedBatchBucket"))
         self.assertEqual(outputs["ProducerInstanceProfileName"]["Condition"], "CreateInstanceRole")
 
 

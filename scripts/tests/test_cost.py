@@ -46,7 +46,7 @@ BASE = cost.Deployment(
     write_latency_ms=10.0,
     table_billing_mode="PAY_PER_REQUEST",
     point_in_time_recovery=True,
-    alarms=4,
+    alarms=5,  # iterator age, errors, throttles, dead letters, failed batches
     dashboards=1,
 )
 
@@ -89,7 +89,7 @@ class HandComputed(unittest.TestCase):
             "logs ingested (GB)": log_bytes / GIB * cost.CLOUDWATCH_LOG_INGESTION.usd,
             "logs stored (GB-month)": log_bytes / GIB * 30 / (730 / 24) * cost.CLOUDWATCH_LOG_STORAGE.usd,
             "custom metrics (EMF)": (7 + 2) * cost.CLOUDWATCH_METRIC.usd,  # totals + one keyword's two
-            "alarms": 4 * cost.CLOUDWATCH_ALARM.usd,
+            "alarms": 5 * cost.CLOUDWATCH_ALARM.usd,
             "dashboard": 1 * cost.CLOUDWATCH_DASHBOARD.usd,
         })
         self.assertAlmostEqual(r["usd_per_million_posts"], r["total_usd"] / 2.628)
@@ -145,7 +145,7 @@ class HandComputed(unittest.TestCase):
             "logs ingested (GB)": log_bytes / GIB * cost.CLOUDWATCH_LOG_INGESTION.usd,
             "logs stored (GB-month)": log_bytes / GIB * 30 / (730 / 24) * cost.CLOUDWATCH_LOG_STORAGE.usd,
             "custom metrics (EMF)": (7 + 2 * 3) * cost.CLOUDWATCH_METRIC.usd,
-            "alarms": 4 * cost.CLOUDWATCH_ALARM.usd,
+            "alarms": 5 * cost.CLOUDWATCH_ALARM.usd,
             "dashboard": 1 * cost.CLOUDWATCH_DASHBOARD.usd,
         })
 
@@ -164,7 +164,7 @@ class HandComputed(unittest.TestCase):
 
     def test_fixed_costs_before_the_first_post(self):
         r = cost.estimate(0, BASE)
-        self.assertAlmostEqual(r["total_usd"], 730 * 0.015 + 9 * 0.30 + 4 * 0.10 + 3.00)  # 17.05
+        self.assertAlmostEqual(r["total_usd"], 730 * 0.015 + 9 * 0.30 + 5 * 0.10 + 3.00)  # 17.15
         self.assertIsNone(r["usd_per_million_posts"])
         on_demand = cost.estimate(0, dataclasses.replace(BASE, stream_mode="on-demand", shards=4))
         self.assertAlmostEqual(lines(on_demand)["stream-hours"], 29.20)
