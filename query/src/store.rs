@@ -24,7 +24,6 @@ use aws_sdk_dynamodb::types::{
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use twitter_table::item::EVENT_ITEM_REQUIRED;
 use twitter_table::{EventItem, schema};
 
 use crate::aggregate::Entry;
@@ -508,7 +507,7 @@ impl Store {
                     ])
                 })
                 .collect();
-            let attributes: Vec<&str> = EVENT_ITEM_REQUIRED
+            let attributes: Vec<&str> = EventItem::REQUIRED
                 .iter()
                 .copied()
                 .chain([schema::MESSAGE])
@@ -585,18 +584,18 @@ impl Store {
 
     /// Every item of one post (one per keyword it matched), from the base table, with
     /// `attributes` read besides the ones an item cannot be read without
-    /// ([`EVENT_ITEM_REQUIRED`]).
+    /// ([`EventItem::REQUIRED`]).
     pub async fn post_items(
         &self,
         id: &str,
         attributes: &[&str],
     ) -> Result<Vec<EventItem>, QueryError> {
         let mut names = HashMap::from([("#i".to_owned(), schema::ID.to_owned())]);
-        let mut read: Vec<&str> = EVENT_ITEM_REQUIRED.to_vec();
+        let mut read: Vec<&str> = EventItem::REQUIRED.to_vec();
         read.extend(
             attributes
                 .iter()
-                .filter(|a| !EVENT_ITEM_REQUIRED.contains(a)),
+                .filter(|a| !EventItem::REQUIRED.contains(a)),
         );
         let projection = projection(&read, &mut names);
         let mut items = Vec::new();

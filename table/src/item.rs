@@ -60,16 +60,15 @@ pub struct EventItem {
     pub expires_at: Option<i64>,
 }
 
-/// The attributes every read of a whole item must ask for: [`EventItem`] cannot be read without
-/// them.
-pub const EVENT_ITEM_REQUIRED: &[&str] = &[
-    schema::ID,
-    schema::KEYWORD,
-    schema::TIMESTAMP,
-    schema::RECEIVED_AT,
-];
-
 impl EventItem {
+    /// The attributes a read of whole items must ask for: an item cannot be read without them.
+    pub const REQUIRED: &'static [&'static str] = &[
+        schema::ID,
+        schema::KEYWORD,
+        schema::TIMESTAMP,
+        schema::RECEIVED_AT,
+    ];
+
     /// The item as the SDK writes it.
     pub fn to_attributes(&self) -> Result<Attributes, TableError> {
         serde_dynamo::to_item(self).map_err(|source| TableError::Encode {
@@ -224,6 +223,29 @@ mod tests {
         let back = EventItem::from_attributes(attributes).expect("item");
         assert!(back.payload.is_empty());
         assert_eq!(back.username.as_deref(), Some("carol"));
+    }
+
+    #[test]
+    fn an_item_reads_with_exactly_the_required_attributes() {
+        let all = item().to_attributes().expect("attributes");
+        let only = |names: &[&str]| -> Attributes {
+            all.iter()
+                .filter(|(name, _)| names.contains(&name.as_str()))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect()
+        };
+        assert!(EventItem::from_attributes(only(EventItem::REQUIRED)).is_ok());
+        for missing in EventItem::REQUIRED {
+            let rest: Vec<&str> = EventItem::REQUIRED
+                .iter()
+                .copied()
+                .filter(|n| n != missing)
+                .collect();
+            assert!(
+                EventItem::from_attributes(only(&rest)).is_err(),
+                "{missing} is required"
+            );
+        }
     }
 
     #[test]

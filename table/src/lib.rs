@@ -3,7 +3,7 @@
 //! ([`payload`]), the timestamp format ([`timestamp`]) and DynamoDB's size and write-unit rules
 //! ([`size`]).
 //!
-//! A contract, not a client: nothing here talks to AWS except [`admin::create_table`], behind the
+//! A contract, not a client: nothing here talks to AWS except `admin::create_table`, behind the
 //! `admin` feature, for tests, the offline demo and seeding.
 
 #[cfg(feature = "admin")]

@@ -5,11 +5,11 @@
 //! - base table: partition key `Id`, sort key `Keyword`. One item per (post, matched keyword), so a
 //!   post that matched two keywords is found under both; "one post by id" is a Query on `Id`; a
 //!   redelivered post overwrites its own items (writes are idempotent by key).
-//! - global secondary index `ByKeyword`: partition key `Keyword`, sort key `Timestamp` (the post's
-//!   `created_at`, ISO 8601 UTC with milliseconds, so lexical order is time order). Newest posts for a
-//!   keyword, a time range, and counts per hour/day by `Lang` or `Country` are all Queries on it; it
-//!   projects only the small attributes such counts and listings need, so an index write stays
-//!   one write unit.
+//! - global secondary index `ByKeyword`: partition key `Keyword`, sort key `Timestamp` (when the
+//!   source says the post was created, ISO 8601 UTC with milliseconds, so lexical order is time
+//!   order). Newest posts for a keyword, a time range, and counts per hour/day by `Lang` or
+//!   `Country` are all Queries on it; it projects only the small attributes such counts and
+//!   listings need, so an index write stays one write unit.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,

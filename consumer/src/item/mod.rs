@@ -1,5 +1,5 @@
 //! Building the EventData items for one Kinesis record, and what they cost: the record decoded
-//! (a failure classified in [`poison`]), its post read by its source's reader ([`template`]), one
+//! (a failure classified in `poison`), its post read by its source's reader (`template`), one
 //! item per keyword, each sized by the table's rules.
 
 mod poison;
