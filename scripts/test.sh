@@ -16,6 +16,7 @@ apt-get (for the report's screenshot test), then runs:
   python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
   python3 -m unittest discover -s scripts/tests          (scripts/cost.py's arithmetic)
   cargo fmt --all --check
+  cargo tree -p twitter-query -e normal          (the query tool must not pull in the Lambda runtime)
   cargo clippy --workspace --all-targets -- -D warnings
   scripts/demo.sh tokio                          (skipped with SKIP_DEMO=1)
   cargo test --workspace --doc, then --lib --bins --tests (the benches run with scripts/bench.sh)
@@ -44,6 +45,12 @@ python3 -m unittest discover -s scripts/tests
 
 echo "== cargo fmt" >&2
 cargo fmt --all --check
+echo "== dependency arrows" >&2
+# The query tool reads the table through twitter-table; the Lambda crate is never its dependency.
+query_tree="$(cargo tree -p twitter-query -e normal --prefix none)"
+if grep -q '^lambda_runtime ' <<<"$query_tree"; then
+  die "twitter-query depends on lambda_runtime (cargo tree -p twitter-query -e normal -i lambda_runtime shows how)"
+fi
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 if [[ "${SKIP_DEMO:-0}" != 1 ]]; then

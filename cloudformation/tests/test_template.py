@@ -104,7 +104,7 @@ class Stream(unittest.TestCase):
 
 class Table(unittest.TestCase):
     # Keys, index, projection and TTL are compared with the one definition in
-    # consumer/src/schema.rs by consumer/tests/template.rs; these are the deployment choices.
+    # table/src/schema.rs by table/tests/template.rs; these are the deployment choices.
     def test_named_after_the_stack(self):
         self.assertEqual(props("EventDataTable")["TableName"], {"Fn::Sub": "${AWS::StackName}-EventData"})
 

@@ -45,7 +45,7 @@ async fn main() {
     let moto = Moto::start().await.unwrap();
     let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
     let table = unique_name("bench");
-    twitter_consumer::schema::create_table(&dynamodb, &table)
+    twitter_table::admin::create_table(&dynamodb, &table)
         .await
         .unwrap();
     let event = serde_json::to_string(&corpus::event_json(&corpus::records(FIRST_BATCH))).unwrap();

@@ -8,8 +8,9 @@ mod corpus;
 
 use std::io::Write;
 
-use twitter_consumer::item::{self, ItemOptions, write_units};
-use twitter_consumer::payload;
+use twitter_consumer::item::{self, ItemOptions};
+use twitter_table::payload;
+use twitter_table::size::write_units;
 
 /// One way to compress a post line.
 type Compressor = Box<dyn Fn(&[u8]) -> Vec<u8>>;

@@ -8,7 +8,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use twitter_consumer::item::{self, ItemOptions};
-use twitter_consumer::{payload, post};
+use twitter_consumer::post;
+use twitter_table::payload;
 
 fn bench(c: &mut Criterion) {
     let posts = corpus::posts();

@@ -65,24 +65,8 @@ pub enum ConsumerError {
     #[error("the invocation deadline is too close to start another attempt")]
     DeadlineNear,
 
-    #[error("cannot build the item for post {id}: {source}")]
-    Item {
-        id: String,
-        #[source]
-        source: serde_dynamo::Error,
-    },
-
     #[error("payload: {0}")]
     Payload(String),
-
-    #[error("kinesis record {sequence_number} was not stored after {attempts} attempts")]
-    GaveUp {
-        sequence_number: String,
-        attempts: u32,
-    },
-
-    #[error("driver: {0}")]
-    Driver(String),
 }
 
 impl ConsumerError {

@@ -1,24 +1,23 @@
 //! The `twitter-consumer` Lambda function: Kinesis batches of posts into the DynamoDB EventData
 //! table, with no record lost and no shard ever blocked.
 //!
-//! The pure core ([`item`], [`post`], [`bluesky`], [`batch`], [`payload`], [`retry`], [`emf`]) is tested without a
-//! network; the adapters ([`store`], [`dlq`]) are the only code that talks to AWS; [`handler`] ties
-//! them together and is what Lambda (through `main.rs`) and the local [`driver`] both call.
+//! The pure core ([`item`], [`post`], [`bluesky`], [`batch`], [`retry`], [`emf`]) is tested
+//! without a network; the adapters ([`store`], [`dlq`]) are the only code that talks to AWS;
+//! [`handler`] ties them together and is what Lambda (through `main.rs`) and the local driver (in
+//! the development tools crate) both call. What the table is (schema, item types, payload codec,
+//! size rules) is the `twitter-table` crate's.
 
 pub mod batch;
 pub mod bluesky;
 pub mod config;
 pub mod dlq;
-pub mod driver;
 pub mod emf;
 pub mod error;
 pub mod handler;
 pub mod item;
 pub mod limits;
-pub mod payload;
 pub mod post;
 pub mod retry;
-pub mod schema;
 pub mod store;
 
 pub use config::Config;

@@ -46,11 +46,7 @@ pub fn is_retriable(error: &ConsumerError) -> bool {
             }
         },
         ConsumerError::CallTimeout { .. } | ConsumerError::DeadlineNear => true,
-        ConsumerError::Config(_)
-        | ConsumerError::Item { .. }
-        | ConsumerError::Payload(_)
-        | ConsumerError::GaveUp { .. }
-        | ConsumerError::Driver(_) => false,
+        ConsumerError::Config(_) | ConsumerError::Payload(_) => false,
     }
 }
 

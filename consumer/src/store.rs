@@ -4,11 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use twitter_table::schema;
 
 use crate::batch::ItemResult;
 use crate::error::ConsumerError;
 use crate::retry::{self, Deadline, MIN_CALL, RetryPolicy, is_retriable, is_validation};
-use crate::schema;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -11,9 +11,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
-use twitter_consumer::item::EventItem;
-use twitter_consumer::{handle, invoke, payload};
+use twitter_consumer::{handle, invoke};
 use twitter_record::{Header, Source};
+use twitter_table::{EventItem, payload};
 
 use testkit::fixtures::jetstream_events as events;
 

@@ -15,7 +15,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{fixture_posts, record_for, test_config};
 use lambda_runtime::{Context, LambdaEvent};
-use twitter_consumer::{App, MetricsOutput, handle, invoke, schema};
+use twitter_consumer::{App, MetricsOutput, handle, invoke};
+use twitter_table::schema;
 
 const FIXTURE: &str = include_str!("fixtures/example-kinesis-event.json");
 

@@ -22,8 +22,9 @@ use aws_smithy_types::error::ErrorMetadata;
 use common::{event, test_config};
 use lambda_runtime::{Context, LambdaEvent};
 use time::macros::datetime;
-use twitter_consumer::{App, BatchOutcome, Config, MetricsOutput, invoke, schema};
+use twitter_consumer::{App, BatchOutcome, Config, MetricsOutput, invoke};
 use twitter_record::{Header, Source};
+use twitter_table::schema;
 
 const TABLE: &str = "EventData";
 const QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq";

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use common::{Env, event, fixture_posts, record_for};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
-use twitter_consumer::item::EventItem;
-use twitter_consumer::{handle, invoke, payload};
+use twitter_consumer::{handle, invoke};
+use twitter_table::{EventItem, payload};
 
 fn call(
     event: aws_lambda_events::event::kinesis::KinesisEvent,

@@ -6,22 +6,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Time, UtcOffset};
-use twitter_consumer::schema;
+use twitter_table::schema;
 
 /// What a group is called when the entry has no value for the grouping attribute.
 pub const NONE: &str = "(none)";
 
-/// One entry of the keyword index (or of the base table), with whichever attributes were read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Entry {
-    pub id: Option<String>,
-    pub keyword: Option<String>,
-    pub timestamp: Option<String>,
-    pub lang: Option<String>,
-    pub country: Option<String>,
-    pub username: Option<String>,
-    pub hashtags: Vec<String>,
-}
+/// One entry of the keyword index, with whichever attributes were read.
+pub use twitter_table::IndexEntry as Entry;
 
 /// How `stats` groups posts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]

@@ -59,8 +59,12 @@ pub enum QueryError {
     Payload {
         id: String,
         #[source]
-        source: Box<twitter_consumer::ConsumerError>,
+        source: Box<twitter_table::TableError>,
     },
+
+    /// An item that does not read as the table's items do.
+    #[error("{0}")]
+    Table(#[from] twitter_table::TableError),
 
     #[error("cannot write {path}: {source}")]
     WriteFile {
@@ -110,6 +114,7 @@ impl QueryError {
             QueryError::Aws { .. }
             | QueryError::Unprocessed { .. }
             | QueryError::Payload { .. }
+            | QueryError::Table(_)
             | QueryError::WriteFile { .. }
             | QueryError::Output(_) => EXIT_FAILURE,
         }

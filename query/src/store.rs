@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::types::{
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use twitter_consumer::schema;
+use twitter_table::{EventItem, schema};
 
 use crate::aggregate::Entry;
 use crate::error::QueryError;
@@ -148,38 +148,9 @@ fn time_condition(
     Some(condition.to_owned())
 }
 
-fn take_s(item: &mut Item, name: &str) -> Option<String> {
-    match item.remove(name)? {
-        AttributeValue::S(s) => Some(s),
-        _ => None,
-    }
-}
-
-fn take_list(item: &mut Item, name: &str) -> Vec<String> {
-    match item.remove(name) {
-        Some(AttributeValue::L(values)) => values
-            .into_iter()
-            .filter_map(|v| match v {
-                AttributeValue::S(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
-        Some(AttributeValue::Ss(values)) => values,
-        _ => Vec::new(),
-    }
-}
-
 /// An index entry from a returned item (only the projected attributes are present).
-pub fn entry_from_item(mut item: Item) -> Entry {
-    Entry {
-        id: take_s(&mut item, schema::ID),
-        keyword: take_s(&mut item, schema::KEYWORD),
-        timestamp: take_s(&mut item, schema::TIMESTAMP),
-        lang: take_s(&mut item, schema::LANG),
-        country: take_s(&mut item, schema::COUNTRY),
-        username: take_s(&mut item, schema::USERNAME),
-        hashtags: take_list(&mut item, schema::HASHTAGS),
-    }
+pub fn entry_from_item(item: Item) -> Result<Entry, QueryError> {
+    Ok(Entry::from_attributes(item)?)
 }
 
 /// A Query of one keyword on the index, ready to send page after page.
@@ -381,7 +352,7 @@ impl Store {
             .unwrap_or_default()
             .into_iter()
             .map(entry_from_item)
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok((entries, page.last_evaluated_key))
     }
 
@@ -536,17 +507,14 @@ impl Store {
                     ])
                 })
                 .collect();
-            for mut item in self
-                .batch_get(keys, &[schema::ID, schema::KEYWORD, schema::MESSAGE])
-                .await?
-            {
-                if let (Some(id), Some(keyword)) = (
-                    take_s(&mut item, schema::ID),
-                    take_s(&mut item, schema::KEYWORD),
-                ) {
-                    let message = take_s(&mut item, schema::MESSAGE).unwrap_or_default();
-                    found.insert((id, keyword), message);
-                }
+            let attributes: Vec<&str> = EventItem::REQUIRED
+                .iter()
+                .copied()
+                .chain([schema::MESSAGE])
+                .collect();
+            for item in self.batch_get(keys, &attributes).await? {
+                let item = EventItem::from_attributes(item)?;
+                found.insert((item.id, item.keyword), item.message.unwrap_or_default());
             }
         }
         Ok(found)
@@ -614,10 +582,22 @@ impl Store {
         Ok(items)
     }
 
-    /// Every item of one post (one per keyword it matched), from the base table.
-    pub async fn post_items(&self, id: &str, attributes: &[&str]) -> Result<Vec<Item>, QueryError> {
+    /// Every item of one post (one per keyword it matched), from the base table, with
+    /// `attributes` read besides the ones an item cannot be read without
+    /// ([`EventItem::REQUIRED`]).
+    pub async fn post_items(
+        &self,
+        id: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<EventItem>, QueryError> {
         let mut names = HashMap::from([("#i".to_owned(), schema::ID.to_owned())]);
-        let projection = projection(attributes, &mut names);
+        let mut read: Vec<&str> = EventItem::REQUIRED.to_vec();
+        read.extend(
+            attributes
+                .iter()
+                .filter(|a| !EventItem::REQUIRED.contains(a)),
+        );
+        let projection = projection(&read, &mut names);
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -637,7 +617,9 @@ impl Store {
                 .map_err(|e| QueryError::from_sdk("Query", &self.table, e))?;
             self.record_page("Query", &page);
             start = page.last_evaluated_key;
-            items.extend(page.items.unwrap_or_default());
+            for item in page.items.unwrap_or_default() {
+                items.push(EventItem::from_attributes(item)?);
+            }
             if start.is_none() {
                 return Ok(items);
             }
@@ -698,7 +680,7 @@ impl Store {
                     self.record_page("Scan", &page);
                     start = page.last_evaluated_key;
                     for item in page.items.unwrap_or_default() {
-                        fold(&mut acc, entry_from_item(item));
+                        fold(&mut acc, entry_from_item(item)?);
                     }
                     if start.is_none() {
                         return Ok::<A, QueryError>(acc);
@@ -804,7 +786,7 @@ mod tests {
                 AttributeValue::L(vec![AttributeValue::S("rust".into())]),
             ),
         ]);
-        let entry = entry_from_item(item);
+        let entry = entry_from_item(item).expect("entry");
         assert_eq!(entry.id.as_deref(), Some("1"));
         assert_eq!(entry.lang.as_deref(), Some("en"));
         assert_eq!(entry.hashtags, ["rust"]);

@@ -108,10 +108,10 @@ pub struct TimestampBounds {
     pub to: Option<String>,
 }
 
-/// An instant in the form the consumer stores it in (`YYYY-MM-DDTHH:MM:SS.mmmZ`): the one
-/// definition lives in the consumer.
+/// An instant in the form the table stores it in (`YYYY-MM-DDTHH:MM:SS.mmmZ`): the one
+/// definition lives in the table crate.
 pub fn timestamp(t: OffsetDateTime) -> String {
-    twitter_consumer::item::utc_millis(t)
+    twitter_table::utc_millis(t)
 }
 
 /// An instant for people: `2026-01-02T03:04:05Z`, with milliseconds only when it has some.

@@ -1,6 +1,6 @@
-//! The real `twitter-query` binary against moto DynamoDB, the table seeded through the consumer's
-//! own item builder; every output format parsed back and compared with values worked out from the
-//! fixture JSON.
+//! The real `twitter-query` binary against moto DynamoDB, the table seeded with the table's item
+//! type from the fixture JSON; every output format parsed back and compared with values worked out
+//! from that JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -321,7 +321,7 @@ async fn stats_counts_match_the_fixture_posts_for_every_grouping() {
 
     // A millisecond before post 40 is the last instant of the window: post 40 is still out,
     // and moving the end one millisecond later takes it in.
-    let until_plus = twitter_consumer::item::utc_millis(at(&until) + Duration::milliseconds(1));
+    let until_plus = twitter_table::utc_millis(at(&until) + Duration::milliseconds(1));
     let json = env
         .run(&[
             "stats",

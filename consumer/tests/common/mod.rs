@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 use testkit::moto::{Moto, unique_name};
 use time::macros::datetime;
 use twitter_consumer::dlq::DeadLetterMessage;
-use twitter_consumer::item::EventItem;
 use twitter_consumer::retry::RetryPolicy;
 use twitter_consumer::{App, Config, MetricsOutput};
 use twitter_record::{Header, Source};
+use twitter_table::EventItem;
 
 pub const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/tweets";
 
@@ -109,7 +109,7 @@ impl Env {
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
         let sqs = aws_sdk_sqs::Client::new(&sdk_config);
         let table = unique_name("events");
-        twitter_consumer::schema::create_table(&dynamodb, &table)
+        twitter_table::admin::create_table(&dynamodb, &table)
             .await
             .expect("table");
         let queue_url = sqs

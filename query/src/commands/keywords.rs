@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use twitter_consumer::schema;
+use twitter_table::schema;
 
 use super::{ALL_TIME, Context, Format, csv_writer, human_time, json, line};
 use crate::aggregate::{KeywordSummary, KeywordTally};

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use serde::Serialize;
-use twitter_consumer::schema;
+use twitter_table::schema;
 
 use super::{ALL_TIME, Context, Format, csv_writer, human_time, json, line, quoted};
 use crate::aggregate::Entry;

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 use time::OffsetDateTime;
-use twitter_consumer::schema;
+use twitter_table::schema;
 
 use super::stats::window_entries;
 use super::{Context, Format, csv_writer, json, line, quoted};

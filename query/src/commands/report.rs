@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-use twitter_consumer::schema;
+use twitter_table::schema;
 
 use super::latest::with_messages;
 use super::stats::window_entries;

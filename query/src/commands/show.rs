@@ -1,10 +1,9 @@
 //! `show`: one post in full, merged from the items of every keyword it matched, or `--raw`.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use serde::Serialize;
-use twitter_consumer::{payload, schema};
+use twitter_table::{EventItem, payload, schema};
 
 use super::{Context, Format, csv_writer, human_time, json, line};
 use crate::error::QueryError;
@@ -59,62 +58,39 @@ const SHOW_ATTRIBUTES: &[&str] = &[
     schema::MESSAGE,
 ];
 
-type Item = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
-
-fn s(item: &Item, name: &str) -> Option<String> {
-    item.get(name).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn n(item: &Item, name: &str) -> Option<u64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
-
-fn list(item: &Item, name: &str) -> Vec<String> {
-    match item.get(name) {
-        Some(aws_sdk_dynamodb::types::AttributeValue::L(values)) => values
-            .iter()
-            .filter_map(|v| v.as_s().ok().cloned())
-            .collect(),
-        Some(aws_sdk_dynamodb::types::AttributeValue::Ss(values)) => values.clone(),
-        _ => Vec::new(),
-    }
-}
-
 /// The item last written (latest `ReceivedAt`): a redelivered post refreshes the items of the
 /// keywords it matched then, and those carry the newest counts.
-fn newest_item(items: &[Item]) -> Option<&Item> {
+fn newest_item(items: &[EventItem]) -> Option<&EventItem> {
     items
         .iter()
-        .max_by(|a, b| s(a, schema::RECEIVED_AT).cmp(&s(b, schema::RECEIVED_AT)))
+        .max_by(|a, b| a.received_at.cmp(&b.received_at))
 }
 
-fn post_from_items(id: &str, items: &[Item]) -> Option<Post> {
+fn post_from_items(id: &str, items: &[EventItem]) -> Option<Post> {
     let item = newest_item(items)?;
-    let mut keywords: Vec<String> = items.iter().filter_map(|i| s(i, schema::KEYWORD)).collect();
+    let mut keywords: Vec<String> = items.iter().map(|i| i.keyword.clone()).collect();
     keywords.sort();
     keywords.dedup();
     Some(Post {
         id: id.to_owned(),
         keywords,
-        timestamp: s(item, schema::TIMESTAMP),
-        username: s(item, schema::USERNAME),
-        name: s(item, schema::NAME),
-        author_id: s(item, schema::AUTHOR_ID),
-        lang: s(item, schema::LANG),
-        country: s(item, schema::COUNTRY),
-        country_code: s(item, schema::COUNTRY_CODE),
-        hashtags: list(item, schema::HASHTAGS),
-        mentions: list(item, schema::MENTIONS),
-        retweet_count: n(item, schema::RETWEET_COUNT),
-        reply_count: n(item, schema::REPLY_COUNT),
-        like_count: n(item, schema::LIKE_COUNT),
-        quote_count: n(item, schema::QUOTE_COUNT),
-        bookmark_count: n(item, schema::BOOKMARK_COUNT),
-        impression_count: n(item, schema::IMPRESSION_COUNT),
-        received_at: s(item, schema::RECEIVED_AT),
-        text: s(item, schema::MESSAGE),
+        timestamp: Some(item.timestamp.clone()),
+        username: item.username.clone(),
+        name: item.name.clone(),
+        author_id: item.author_id.clone(),
+        lang: item.lang.clone(),
+        country: item.country.clone(),
+        country_code: item.country_code.clone(),
+        hashtags: item.hashtags.clone(),
+        mentions: item.mentions.clone(),
+        retweet_count: item.retweet_count,
+        reply_count: item.reply_count,
+        like_count: item.like_count,
+        quote_count: item.quote_count,
+        bookmark_count: item.bookmark_count,
+        impression_count: item.impression_count,
+        received_at: Some(item.received_at.clone()),
+        text: item.message.clone(),
         link: post_link(id),
     })
 }
@@ -130,21 +106,10 @@ pub(super) async fn show(
         table: ctx.store.table().to_owned(),
     };
     if raw {
-        let items = ctx
-            .store
-            .post_items(id, &[schema::KEYWORD, schema::RECEIVED_AT, schema::PAYLOAD])
-            .await?;
+        let items = ctx.store.post_items(id, &[schema::PAYLOAD]).await?;
         let item = newest_item(&items).ok_or_else(unknown)?;
-        let stored = item
-            .get(schema::PAYLOAD)
-            .and_then(|v| v.as_b().ok())
-            .ok_or_else(|| QueryError::Payload {
-                id: id.to_owned(),
-                source: Box::new(twitter_consumer::ConsumerError::Payload(
-                    "no payload stored".to_owned(),
-                )),
-            })?;
-        let line = payload::decompress(stored.as_ref()).map_err(|source| QueryError::Payload {
+        // An item without a payload reads back with an empty one, which the codec refuses.
+        let line = payload::decompress(&item.payload).map_err(|source| QueryError::Payload {
             id: id.to_owned(),
             source: Box::new(source),
         })?;
@@ -291,19 +256,18 @@ mod tests {
 
     #[test]
     fn show_merges_the_items_of_every_keyword() {
-        use aws_sdk_dynamodb::types::AttributeValue as A;
-        let item = |keyword: &str, received: &str, likes: &str| -> Item {
-            HashMap::from([
-                (schema::KEYWORD.to_owned(), A::S(keyword.into())),
-                (schema::RECEIVED_AT.to_owned(), A::S(received.into())),
-                (schema::LIKE_COUNT.to_owned(), A::N(likes.into())),
-                (schema::MESSAGE.to_owned(), A::S("hi".into())),
-            ])
+        let item = |keyword: &str, received: &str, likes: u64| EventItem {
+            id: "123".into(),
+            keyword: keyword.into(),
+            received_at: received.into(),
+            like_count: Some(likes),
+            message: Some("hi".into()),
+            ..EventItem::default()
         };
         let items = [
-            item("rust", "2026-01-01T00:00:00.000Z", "1"),
-            item("cats", "2026-01-02T00:00:00.000Z", "5"),
-            item("rust", "2026-01-01T00:00:00.000Z", "1"),
+            item("rust", "2026-01-01T00:00:00.000Z", 1),
+            item("cats", "2026-01-02T00:00:00.000Z", 5),
+            item("rust", "2026-01-01T00:00:00.000Z", 1),
         ];
         let post = post_from_items("123", &items).unwrap();
         assert_eq!(post.keywords, ["cats", "rust"]);

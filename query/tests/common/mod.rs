@@ -1,6 +1,7 @@
-//! Shared helpers for the query tool's integration tests: a moto table seeded through the
-//! consumer's own item builder, a corpus made from the X stream fixtures with known times, and
-//! the expected values worked out from the raw JSON (never from the code under test).
+//! Shared helpers for the query tool's integration tests: a moto table seeded with the table's own
+//! item type, each item's attributes read from the raw JSON of a corpus made from the X stream
+//! fixtures with known times, and the expected values worked out from that same raw JSON (never
+//! from the code under test).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -12,8 +13,7 @@ use testkit::moto::{Moto, unique_name};
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
-use twitter_consumer::item::{ItemOptions, build_items};
-use twitter_record::{Header, Source};
+use twitter_table::{EventItem, payload, schema};
 
 pub use testkit::fixtures::FixturePost;
 
@@ -71,29 +71,24 @@ impl CorpusPost {
     }
 
     pub fn username(&self) -> Option<String> {
-        let v = self.value();
-        let author = v.pointer("/data/author_id")?.clone();
-        v["includes"]["users"]
-            .as_array()?
-            .iter()
-            .find(|u| u["id"] == author)
-            .and_then(|u| u["username"].as_str())
-            .map(str::to_owned)
+        self.author()?["username"].as_str().map(str::to_owned)
     }
 
     pub fn country(&self) -> Option<String> {
-        let v = self.value();
-        let place = v.pointer("/data/geo/place_id")?.clone();
-        v["includes"]["places"]
-            .as_array()?
-            .iter()
-            .find(|p| p["id"] == place)
-            .and_then(|p| p["country"].as_str())
-            .map(str::to_owned)
+        self.place()?["country"].as_str().map(str::to_owned)
     }
 
     /// Hashtags as X sent them (of the long form when the post has one), without the #.
     pub fn hashtags(&self) -> Vec<String> {
+        self.entities("hashtags", "tag")
+    }
+
+    /// Mentioned handles as X sent them (of the long form when the post has one).
+    pub fn mentions(&self) -> Vec<String> {
+        self.entities("mentions", "username")
+    }
+
+    fn entities(&self, kind: &str, field: &str) -> Vec<String> {
         let v = self.value();
         let data = &v["data"];
         let entities = if data.pointer("/note_tweet/text").is_some()
@@ -103,26 +98,107 @@ impl CorpusPost {
         } else {
             &data["entities"]
         };
-        entities["hashtags"]
+        entities[kind]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|h| h["tag"].as_str().map(str::to_owned))
+            .filter_map(|h| h[field].as_str().map(str::to_owned))
             .collect()
     }
 
-    pub fn record(&self) -> Vec<u8> {
-        let keywords: Vec<&str> = self.keywords.iter().map(String::as_str).collect();
-        twitter_record::encode(
-            &Header {
-                source: Source::X,
-                id: &self.id,
-                keywords: &keywords,
-                received_at: datetime!(2026-02-01 00:00:00.000 UTC),
-            },
-            &self.line,
-        )
+    /// The author's entry in `includes.users`.
+    fn author(&self) -> Option<Value> {
+        let v = self.value();
+        let author = v.pointer("/data/author_id")?.clone();
+        v["includes"]["users"]
+            .as_array()?
+            .iter()
+            .find(|u| u["id"] == author)
+            .cloned()
     }
+
+    /// The post's entry in `includes.places`.
+    fn place(&self) -> Option<Value> {
+        let v = self.value();
+        let place = v.pointer("/data/geo/place_id")?.clone();
+        v["includes"]["places"]
+            .as_array()?
+            .iter()
+            .find(|p| p["id"] == place)
+            .cloned()
+    }
+
+    /// The items the table holds for this post, one per keyword, as the table's documented
+    /// mapping from an X post (table/README.md) says: every attribute read here from the raw
+    /// JSON, not by the consumer's item builder.
+    pub fn items(&self) -> Vec<EventItem> {
+        let v = self.value();
+        let string = |pointer: &str| {
+            v.pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let count = |name: &str| {
+            v.pointer(&format!("/data/public_metrics/{name}"))
+                .and_then(Value::as_u64)
+        };
+        let author = self.author();
+        let place = self.place();
+        let field = |object: &Option<Value>, name: &str| {
+            object
+                .as_ref()
+                .and_then(|o| o[name].as_str())
+                .map(str::to_owned)
+        };
+        let template = EventItem {
+            id: self.id.clone(),
+            keyword: String::new(),
+            timestamp: self.timestamp(),
+            username: self.username(),
+            message: self.text(),
+            author_id: string("/data/author_id"),
+            name: field(&author, "name"),
+            lang: self.lang(),
+            country: self.country(),
+            country_code: field(&place, "country_code"),
+            hashtags: each_once(self.hashtags()),
+            mentions: each_once(self.mentions()),
+            retweet_count: count("retweet_count"),
+            reply_count: count("reply_count"),
+            like_count: count("like_count"),
+            quote_count: count("quote_count"),
+            bookmark_count: count("bookmark_count"),
+            impression_count: count("impression_count"),
+            received_at: RECEIVED_AT.to_owned(),
+            payload: payload::compress(self.line.as_bytes()).unwrap(),
+            expires_at: None,
+        };
+        let mut keywords = each_once(self.keywords.iter().map(|k| k.trim().to_owned()).collect());
+        if keywords.is_empty() {
+            keywords.push(schema::NO_KEYWORD.to_owned());
+        }
+        keywords
+            .into_iter()
+            .map(|keyword| EventItem {
+                keyword,
+                ..template.clone()
+            })
+            .collect()
+    }
+}
+
+/// When every corpus post was received.
+pub const RECEIVED_AT: &str = "2026-02-01T00:00:00.000Z";
+
+/// The first of each value, in order, without empty ones (the table stores lists that way).
+fn each_once(values: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        if !v.is_empty() && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// A fixture line with another post id and creation time (everything else as X sent it).
@@ -192,7 +268,7 @@ pub fn keyword_summary(corpus: &[CorpusPost]) -> BTreeMap<String, (u64, String, 
     out
 }
 
-/// A moto server with an EventData table created from the consumer's schema.
+/// A moto server with an EventData table created from the table's schema.
 pub struct Env {
     pub moto: Moto,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -204,7 +280,7 @@ impl Env {
         let moto = Moto::start().await.expect("moto");
         let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
         let table = unique_name("events");
-        twitter_consumer::schema::create_table(&dynamodb, &table)
+        twitter_table::admin::create_table(&dynamodb, &table)
             .await
             .expect("table");
         Env {
@@ -217,20 +293,15 @@ impl Env {
     /// A second, empty table on the same server.
     pub async fn empty_table(&self) -> String {
         let table = unique_name("empty");
-        twitter_consumer::schema::create_table(&self.dynamodb, &table)
+        twitter_table::admin::create_table(&self.dynamodb, &table)
             .await
             .expect("table");
         table
     }
 
-    /// Stores the posts exactly as the consumer would: its item builder on producer records,
-    /// then BatchWriteItem.
+    /// Stores the posts' items ([`CorpusPost::items`]) with BatchWriteItem.
     pub async fn seed(&self, posts: &[CorpusPost]) {
-        let mut items = Vec::new();
-        for p in posts {
-            let built = build_items(&p.record(), ItemOptions::default()).expect("items");
-            items.extend(built);
-        }
+        let items: Vec<EventItem> = posts.iter().flat_map(CorpusPost::items).collect();
         for chunk in items.chunks(25) {
             let requests: Vec<WriteRequest> = chunk
                 .iter()
@@ -238,7 +309,7 @@ impl Env {
                     WriteRequest::builder()
                         .put_request(
                             PutRequest::builder()
-                                .set_item(Some(item.attributes.clone()))
+                                .set_item(Some(item.to_attributes().unwrap()))
                                 .build()
                                 .unwrap(),
                         )

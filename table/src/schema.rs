@@ -5,11 +5,11 @@
 //! - base table: partition key `Id`, sort key `Keyword`. One item per (post, matched keyword), so a
 //!   post that matched two keywords is found under both; "one post by id" is a Query on `Id`; a
 //!   redelivered post overwrites its own items (writes are idempotent by key).
-//! - global secondary index `ByKeyword`: partition key `Keyword`, sort key `Timestamp` (the post's
-//!   `created_at`, ISO 8601 UTC with milliseconds, so lexical order is time order). Newest posts for a
-//!   keyword, a time range, and counts per hour/day by `Lang` or `Country` are all Queries on it; it
-//!   projects only the small attributes such counts and listings need, so an index write stays
-//!   one write unit.
+//! - global secondary index `ByKeyword`: partition key `Keyword`, sort key `Timestamp` (when the
+//!   source says the post was created, ISO 8601 UTC with milliseconds, so lexical order is time
+//!   order). Newest posts for a keyword, a time range, and counts per hour/day by `Lang` or
+//!   `Country` are all Queries on it; it projects only the small attributes such counts and
+//!   listings need, so an index write stays one write unit.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -19,11 +19,12 @@ use aws_sdk_dynamodb::types::{
 // Attributes the earlier system wrote: same names, same meaning.
 /// Post id (S). Base table partition key.
 pub const ID: &str = "Id";
-/// The author's @handle, without the @ (S).
+/// The author's handle, without the @ (S); where the source gives no handle, the author's id.
 pub const USERNAME: &str = "Username";
-/// When X says the post was created: ISO 8601 UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ` (S). Index sort key.
+/// When the source says the post was created: ISO 8601 UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ` (S), see
+/// [`crate::timestamp`]. Index sort key.
 pub const TIMESTAMP: &str = "Timestamp";
-/// The full text: `note_tweet.text` for long posts, else `text` (S).
+/// The post's full text (S).
 pub const MESSAGE: &str = "Message";
 
 /// The matched keyword (S). Base table sort key, index partition key.
@@ -32,7 +33,7 @@ pub const AUTHOR_ID: &str = "AuthorId";
 /// The author's display name.
 pub const NAME: &str = "Name";
 pub const LANG: &str = "Lang";
-/// Country name of the post's place, when it has one.
+/// Country name of the post's place, when the source gives one.
 pub const COUNTRY: &str = "Country";
 /// ISO 3166 code of the post's place, when it has one.
 pub const COUNTRY_CODE: &str = "CountryCode";
@@ -46,9 +47,9 @@ pub const LIKE_COUNT: &str = "LikeCount";
 pub const QUOTE_COUNT: &str = "QuoteCount";
 pub const BOOKMARK_COUNT: &str = "BookmarkCount";
 pub const IMPRESSION_COUNT: &str = "ImpressionCount";
-/// When the producer read the post off the stream, ISO 8601 UTC with milliseconds (S).
+/// When the producer read the post off the source, ISO 8601 UTC with milliseconds (S).
 pub const RECEIVED_AT: &str = "ReceivedAt";
-/// The whole stream line as X sent it, compressed (B); see [`crate::payload`].
+/// The whole line or message as the source sent it, compressed (B); see [`crate::payload`].
 pub const PAYLOAD: &str = "Payload";
 /// Expiry, epoch seconds (N); only written when `RETENTION_DAYS` is set. The table's TTL attribute.
 pub const EXPIRES_AT: &str = "ExpiresAt";
@@ -93,7 +94,7 @@ fn string_attribute(name: &str) -> AttributeDefinition {
         .unwrap_or_else(|_| unreachable!("name and type are set"))
 }
 
-/// The EventData table under `table_name`: on-demand billing, since a tweet stream is bursty and
+/// The EventData table under `table_name`: on-demand billing, since a post stream is bursty and
 /// small.
 pub fn table_definition(table_name: &str) -> TableDefinition {
     let projection = Projection::builder()
@@ -131,20 +132,6 @@ pub fn table_definition(table_name: &str) -> TableDefinition {
 }
 
 impl TableDefinition {
-    /// A CreateTable request for this definition, ready to send.
-    pub fn create_table(
-        &self,
-        client: &aws_sdk_dynamodb::Client,
-    ) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
-        client
-            .create_table()
-            .table_name(&self.table_name)
-            .set_attribute_definitions(Some(self.attribute_definitions.clone()))
-            .set_key_schema(Some(self.key_schema.clone()))
-            .set_global_secondary_indexes(Some(self.global_secondary_indexes.clone()))
-            .billing_mode(self.billing_mode.clone())
-    }
-
     /// The `Properties` of an `AWS::DynamoDB::Table` resource for this definition, for a template
     /// test to compare against (the template names the table itself, so `TableName` is left out).
     pub fn cloudformation_properties(&self) -> serde_json::Value {
@@ -176,44 +163,6 @@ impl TableDefinition {
             },
         })
     }
-}
-
-/// Creates the table, waits until it is active, and enables TTL. For tests and the offline demo;
-/// production tables come from the CloudFormation template.
-pub async fn create_table(
-    client: &aws_sdk_dynamodb::Client,
-    table_name: &str,
-) -> Result<(), crate::ConsumerError> {
-    use crate::ConsumerError;
-    let definition = table_definition(table_name);
-    definition
-        .create_table(client)
-        .send()
-        .await
-        .map_err(|e| ConsumerError::from_sdk("dynamodb", "CreateTable", e))?;
-    for _ in 0..200 {
-        let described = client
-            .describe_table()
-            .table_name(table_name)
-            .send()
-            .await
-            .map_err(|e| ConsumerError::from_sdk("dynamodb", "DescribeTable", e))?;
-        let status = described.table().and_then(|t| t.table_status()).cloned();
-        if status == Some(aws_sdk_dynamodb::types::TableStatus::Active) {
-            client
-                .update_time_to_live()
-                .table_name(table_name)
-                .time_to_live_specification(definition.time_to_live.clone())
-                .send()
-                .await
-                .map_err(|e| ConsumerError::from_sdk("dynamodb", "UpdateTimeToLive", e))?;
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    Err(ConsumerError::Driver(format!(
-        "table {table_name} did not become active"
-    )))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! with what an emulator reports.
 //!
 //! ```sh
-//! AWS_ENDPOINT_URL=http://127.0.0.1:8000 cargo run --release -p twitter-query --example seed -- \
+//! AWS_ENDPOINT_URL=http://127.0.0.1:8000 cargo run --release -p twitter-tools --example seed -- \
 //!     --table EventData --create --keyword bench --posts 100000 --days 7
 //! ```
 #![allow(clippy::print_stdout)]
@@ -23,16 +23,17 @@ use clap::Parser;
 use futures::StreamExt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use twitter_consumer::item::{ItemOptions, build_items, index_entry_size};
-use twitter_consumer::limits::INDEX_ENTRY_OVERHEAD_BYTES;
+use twitter_consumer::item::{ItemOptions, build_items};
 use twitter_record::{Header, Source};
+use twitter_table::schema;
+use twitter_table::size::{INDEX_ENTRY_OVERHEAD_BYTES, index_entry_size};
 
 #[derive(Debug, Parser)]
 struct Args {
     /// Table to write to.
     #[arg(long)]
     table: String,
-    /// Create the table from the consumer's schema first.
+    /// Create the table from the schema first.
     #[arg(long)]
     create: bool,
     /// The one keyword every post is stored under.
@@ -96,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
         .await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     if args.create {
-        twitter_consumer::schema::create_table(&client, &args.table)
+        twitter_table::admin::create_table(&client, &args.table)
             .await
             .context("create table")?;
     }
@@ -133,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
                 (index_entry_size(&item.attributes) - INDEX_ENTRY_OVERHEAD_BYTES) as u64;
             let timestamp = item
                 .attributes
-                .get(twitter_consumer::schema::TIMESTAMP)
+                .get(schema::TIMESTAMP)
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default();

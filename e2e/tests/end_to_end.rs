@@ -12,9 +12,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::{Harness, finish, posts};
 use testkit::moto::unique_name;
 use testkit::xserver::Step;
-use twitter_consumer::driver::{DriveOptions, drain};
 use twitter_consumer::handler::MetricsOutput;
-use twitter_consumer::{App, Config, schema};
+use twitter_consumer::{App, Config};
+use twitter_table::schema;
+use twitter_tools::driver::{DriveOptions, drain};
 
 #[tokio::test]
 async fn every_post_from_x_ends_up_in_the_table_under_each_keyword() {
@@ -56,7 +57,7 @@ async fn every_post_from_x_ends_up_in_the_table_under_each_keyword() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
     let sqs = aws_sdk_sqs::Client::new(&sdk_config);
     let table = unique_name("EventData");
-    schema::create_table(&dynamodb, &table)
+    twitter_table::admin::create_table(&dynamodb, &table)
         .await
         .expect("create table");
     let queue_url = sqs

@@ -1,10 +1,12 @@
-//! The `Payload` attribute: the stream line exactly as X sent it, compressed.
+//! The `Payload` attribute: the post exactly as the source sent it (an X stream line, a Jetstream
+//! message), compressed.
 //!
 //! Layout: one codec byte, then the codec's bytes. Posts are small (~2 KB), too small for a
 //! compressor to find much repetition on its own, so every codec is primed with a dictionary that
-//! gives it X's JSON structure up front. The dictionary of a codec is frozen: changing it would make
-//! every stored payload unreadable, so an improved dictionary or algorithm is a new codec byte, and
-//! [`decompress`] keeps reading the old ones.
+//! gives it the JSON structure up front. Both dictionaries were made from X's JSON, the first
+//! source; a Bluesky message goes through the same codecs and gains less from them. The dictionary
+//! of a codec is frozen: changing it would make every stored payload unreadable, so an improved
+//! dictionary or algorithm is a new codec byte, and [`decompress`] keeps reading the old ones.
 //!
 //! - Codec 1 (read only since codec 2): raw DEFLATE (RFC 1951) primed with [`DICTIONARY_V1`], a
 //!   skeleton of X's JSON (field names and their usual order, common values, no post text).
@@ -22,7 +24,7 @@ use std::sync::OnceLock;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use zstd::dict::EncoderDictionary;
 
-use crate::error::ConsumerError;
+use crate::error::TableError;
 
 /// Codec byte for raw DEFLATE with [`DICTIONARY_V1`].
 pub const CODEC_DEFLATE_DICT_V1: u8 = 1;
@@ -49,13 +51,13 @@ pub const LEVEL_V1: u32 = 6;
 /// hostile payload can make [`decompress`] allocate.
 pub const MAX_DECOMPRESSED_BYTES: usize = 4 * 1024 * 1024;
 
-/// Compresses one stream line with the current codec.
-pub fn compress(line: &[u8]) -> Result<Vec<u8>, ConsumerError> {
+/// Compresses one post as the source sent it with the current codec.
+pub fn compress(line: &[u8]) -> Result<Vec<u8>, TableError> {
     compress_with_level(line, LEVEL)
 }
 
 /// [`compress`] (codec 2) at another zstd level (1..=19); any level decompresses the same way.
-pub fn compress_with_level(line: &[u8], level: i32) -> Result<Vec<u8>, ConsumerError> {
+pub fn compress_with_level(line: &[u8], level: i32) -> Result<Vec<u8>, TableError> {
     let level = level.clamp(1, MAX_LEVEL);
     ZSTD_ENCODERS.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -76,7 +78,7 @@ pub fn compress_with_level(line: &[u8], level: i32) -> Result<Vec<u8>, ConsumerE
         frame.set_position(1);
         encoder
             .compress_to_buffer(line, &mut frame)
-            .map_err(|e| ConsumerError::Payload(format!("compression failed: {e}")))?;
+            .map_err(|e| TableError::Payload(format!("compression failed: {e}")))?;
         Ok(frame.into_inner())
     })
 }
@@ -96,9 +98,9 @@ fn prepared_dictionary(level: i32) -> &'static EncoderDictionary<'static> {
     PREPARED[index].get_or_init(|| EncoderDictionary::copy(DICTIONARY_V2, level))
 }
 
-fn zstd_encoder(level: i32) -> Result<zstd::bulk::Compressor<'static>, ConsumerError> {
+fn zstd_encoder(level: i32) -> Result<zstd::bulk::Compressor<'static>, TableError> {
     use zstd::zstd_safe::CParameter;
-    let error = |e: std::io::Error| ConsumerError::Payload(format!("cannot set up zstd: {e}"));
+    let error = |e: std::io::Error| TableError::Payload(format!("cannot set up zstd: {e}"));
     let mut encoder = zstd::bulk::Compressor::with_prepared_dictionary(prepared_dictionary(level))
         .map_err(error)?;
     // The codec byte already says which dictionary; DynamoDB already checksums what it stores.
@@ -116,7 +118,7 @@ fn zstd_encoder(level: i32) -> Result<zstd::bulk::Compressor<'static>, ConsumerE
 
 /// Codec 1 (DEFLATE with [`DICTIONARY_V1`]) at DEFLATE level `level` (1..=9): no longer written by
 /// [`compress`], kept to compare codecs and to test that codec 1 still reads back.
-pub fn compress_v1(line: &[u8], level: u32) -> Result<Vec<u8>, ConsumerError> {
+pub fn compress_v1(line: &[u8], level: u32) -> Result<Vec<u8>, TableError> {
     let level = level.clamp(1, 9);
     DEFLATE_ENCODERS.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -135,10 +137,10 @@ pub fn compress_v1(line: &[u8], level: u32) -> Result<Vec<u8>, ConsumerError> {
     })
 }
 
-fn deflate(encoder: &mut Compress, line: &[u8]) -> Result<Vec<u8>, ConsumerError> {
+fn deflate(encoder: &mut Compress, line: &[u8]) -> Result<Vec<u8>, TableError> {
     encoder
         .set_dictionary(DICTIONARY_V1)
-        .map_err(|e| ConsumerError::Payload(format!("cannot prime the compressor: {e}")))?;
+        .map_err(|e| TableError::Payload(format!("cannot prime the compressor: {e}")))?;
     // DEFLATE's worst case is a few bytes per 16 KiB over the input; 64 covers the block headers.
     let mut out = Vec::with_capacity(1 + line.len() + line.len() / 1000 + 64);
     out.push(CODEC_DEFLATE_DICT_V1);
@@ -150,65 +152,65 @@ fn deflate(encoder: &mut Compress, line: &[u8]) -> Result<Vec<u8>, ConsumerError
         }
         let status = encoder
             .compress_vec(rest, &mut out, FlushCompress::Finish)
-            .map_err(|e| ConsumerError::Payload(format!("compression failed: {e}")))?;
+            .map_err(|e| TableError::Payload(format!("compression failed: {e}")))?;
         if status == Status::StreamEnd {
             return Ok(out);
         }
     }
 }
 
-/// Rebuilds the original stream line from a stored `Payload`, whatever codec wrote it.
-pub fn decompress(payload: &[u8]) -> Result<Vec<u8>, ConsumerError> {
+/// Rebuilds the post as the source sent it from a stored `Payload`, whatever codec wrote it.
+pub fn decompress(payload: &[u8]) -> Result<Vec<u8>, TableError> {
     let (&codec, body) = payload
         .split_first()
-        .ok_or_else(|| ConsumerError::Payload("empty payload".to_owned()))?;
+        .ok_or_else(|| TableError::Payload("empty payload".to_owned()))?;
     match codec {
         CODEC_DEFLATE_DICT_V1 => inflate(body, DICTIONARY_V1),
         CODEC_ZSTD_DICT_V2 => unzstd(body, DICTIONARY_V2),
-        other => Err(ConsumerError::Payload(format!(
+        other => Err(TableError::Payload(format!(
             "unknown payload codec {other}"
         ))),
     }
 }
 
-fn unzstd(body: &[u8], dictionary: &[u8]) -> Result<Vec<u8>, ConsumerError> {
+fn unzstd(body: &[u8], dictionary: &[u8]) -> Result<Vec<u8>, TableError> {
     let size = match zstd::zstd_safe::get_frame_content_size(body) {
         Ok(Some(size)) => usize::try_from(size).unwrap_or(usize::MAX),
         Ok(None) => {
-            return Err(ConsumerError::Payload(
+            return Err(TableError::Payload(
                 "payload without content size".to_owned(),
             ));
         }
-        Err(_) => return Err(ConsumerError::Payload("corrupt payload".to_owned())),
+        Err(_) => return Err(TableError::Payload("corrupt payload".to_owned())),
     };
     if size > MAX_DECOMPRESSED_BYTES {
-        return Err(ConsumerError::Payload(format!(
+        return Err(TableError::Payload(format!(
             "payload expands beyond {MAX_DECOMPRESSED_BYTES} bytes"
         )));
     }
     let mut decoder = zstd::bulk::Decompressor::with_dictionary(dictionary)
-        .map_err(|e| ConsumerError::Payload(format!("cannot prime the decompressor: {e}")))?;
+        .map_err(|e| TableError::Payload(format!("cannot prime the decompressor: {e}")))?;
     let out = decoder
         .decompress(body, size)
-        .map_err(|e| ConsumerError::Payload(format!("corrupt payload: {e}")))?;
+        .map_err(|e| TableError::Payload(format!("corrupt payload: {e}")))?;
     if out.len() != size {
-        return Err(ConsumerError::Payload("truncated payload".to_owned()));
+        return Err(TableError::Payload("truncated payload".to_owned()));
     }
     Ok(out)
 }
 
-fn inflate(body: &[u8], dictionary: &[u8]) -> Result<Vec<u8>, ConsumerError> {
+fn inflate(body: &[u8], dictionary: &[u8]) -> Result<Vec<u8>, TableError> {
     let mut decoder = Decompress::new(false);
     decoder
         .set_dictionary(dictionary)
-        .map_err(|e| ConsumerError::Payload(format!("cannot prime the decompressor: {e}")))?;
+        .map_err(|e| TableError::Payload(format!("cannot prime the decompressor: {e}")))?;
     let mut out = Vec::with_capacity(body.len() * 4);
     loop {
         let consumed = usize::try_from(decoder.total_in()).unwrap_or(usize::MAX);
         let rest = body.get(consumed..).unwrap_or_default();
         if out.len() == out.capacity() {
             if out.len() >= MAX_DECOMPRESSED_BYTES {
-                return Err(ConsumerError::Payload(format!(
+                return Err(TableError::Payload(format!(
                     "payload expands beyond {MAX_DECOMPRESSED_BYTES} bytes"
                 )));
             }
@@ -217,13 +219,13 @@ fn inflate(body: &[u8], dictionary: &[u8]) -> Result<Vec<u8>, ConsumerError> {
         let before = (decoder.total_in(), decoder.total_out());
         let status = decoder
             .decompress_vec(rest, &mut out, FlushDecompress::Finish)
-            .map_err(|e| ConsumerError::Payload(format!("corrupt payload: {e}")))?;
+            .map_err(|e| TableError::Payload(format!("corrupt payload: {e}")))?;
         match status {
             Status::StreamEnd => return Ok(out),
             _ if (decoder.total_in(), decoder.total_out()) == before
                 && out.len() < out.capacity() =>
             {
-                return Err(ConsumerError::Payload("truncated payload".to_owned()));
+                return Err(TableError::Payload("truncated payload".to_owned()));
             }
             _ => {}
         }

@@ -1,6 +1,6 @@
 //! A local stand-in for Lambda's Kinesis poller: reads a stream shard by shard from TRIM_HORIZON
-//! to its tip and calls [`crate::handle`] with events shaped exactly like Lambda's, honouring the
-//! partial batch response.
+//! to its tip and calls the consumer's handler with events shaped exactly like Lambda's, honouring
+//! the partial batch response.
 //!
 //! A development tool for the offline demo and end-to-end tests, not a production poller: in
 //! production Lambda polls (with its own checkpointing, parallelism and bisecting).
@@ -15,9 +15,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 
-use crate::batch;
-use crate::error::ConsumerError;
-use crate::handler::{App, invoke};
+use twitter_consumer::batch;
+use twitter_consumer::handler::{App, invoke};
+
+use crate::error::ToolError;
+
+/// Records per Kinesis GetRecords call.
+pub const MAX_GET_RECORDS: i32 = 10_000;
 
 /// How the driver invokes the handler.
 #[derive(Debug, Clone)]
@@ -64,7 +68,7 @@ fn kinesis_error<E>(
     operation: &'static str,
 ) -> impl FnOnce(
     aws_sdk_kinesis::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
-) -> ConsumerError
+) -> ToolError
 where
     E: std::error::Error
         + aws_smithy_types::error::metadata::ProvideErrorMetadata
@@ -72,7 +76,7 @@ where
         + Sync
         + 'static,
 {
-    move |e| ConsumerError::from_sdk("kinesis", operation, e)
+    move |e| twitter_consumer::ConsumerError::from_sdk("kinesis", operation, e).into()
 }
 
 /// Seconds since the epoch with milliseconds, as Lambda writes `approximateArrivalTimestamp`.
@@ -91,7 +95,7 @@ pub fn lambda_event(
     records: &[Record],
     stream_arn: &str,
     region: &str,
-) -> Result<KinesisEvent, ConsumerError> {
+) -> Result<KinesisEvent, ToolError> {
     let account = stream_arn.split(':').nth(4).unwrap_or("000000000000");
     let records: Vec<serde_json::Value> = records
         .iter()
@@ -117,7 +121,7 @@ pub fn lambda_event(
         })
         .collect();
     serde_json::from_value(json!({ "Records": records }))
-        .map_err(|e| ConsumerError::Driver(format!("cannot build the Lambda event: {e}")))
+        .map_err(|e| ToolError::Event(e.to_string()))
 }
 
 /// Reads every shard of `stream_name` from TRIM_HORIZON to its current tip, invoking the handler
@@ -128,7 +132,7 @@ pub async fn drain(
     stream_name: &str,
     app: &App,
     options: &DriveOptions,
-) -> Result<DriveSummary, ConsumerError> {
+) -> Result<DriveSummary, ToolError> {
     let described = kinesis
         .describe_stream_summary()
         .stream_name(stream_name)
@@ -190,7 +194,7 @@ async fn drain_shard(
     app: &App,
     options: &DriveOptions,
     summary: &mut DriveSummary,
-) -> Result<(), ConsumerError> {
+) -> Result<(), ToolError> {
     let iterator_at = |kind: ShardIteratorType, seq: Option<String>| async move {
         kinesis
             .get_shard_iterator()
@@ -210,7 +214,7 @@ async fn drain_shard(
         let page = kinesis
             .get_records()
             .shard_iterator(current)
-            .limit(options.batch_size.clamp(1, crate::limits::MAX_GET_RECORDS))
+            .limit(options.batch_size.clamp(1, MAX_GET_RECORDS))
             .send()
             .await
             .map_err(kinesis_error("GetRecords"))?;
@@ -274,7 +278,7 @@ async fn drain_shard(
                 let count = attempts.entry(seq.clone()).or_insert(0);
                 *count += 1;
                 if *count >= options.max_attempts {
-                    return Err(ConsumerError::GaveUp {
+                    return Err(ToolError::GaveUp {
                         sequence_number: seq,
                         attempts: *count,
                     });

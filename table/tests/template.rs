@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use twitter_consumer::schema;
+use twitter_table::schema;
 
 const TEMPLATE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

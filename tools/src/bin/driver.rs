@@ -1,5 +1,5 @@
 //! `twitter-consumer-driver`: drains a Kinesis stream (moto or real) through the consumer's
-//! handler, as Lambda's poller would. Development tool; see `twitter_consumer::driver`.
+//! handler, as Lambda's poller would. Development tool; see `twitter_tools::driver`.
 //!
 //! Environment: `AWS_STREAM_NAME`, `TABLE_NAME`, optional `DEAD_LETTER_QUEUE_URL`,
 //! `RETENTION_DAYS`, `CREATE_TABLE=1` (create the table first if it does not exist), and the
@@ -8,9 +8,9 @@
 #![allow(clippy::print_stdout)]
 
 use anyhow::Context;
-use twitter_consumer::driver::{DriveOptions, drain};
 use twitter_consumer::handler::MetricsOutput;
-use twitter_consumer::{App, Config, schema};
+use twitter_consumer::{App, Config};
+use twitter_tools::driver::{DriveOptions, drain};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -41,7 +41,7 @@ async fn run() -> anyhow::Result<()> {
             .await
             .is_ok();
         if !exists {
-            schema::create_table(app.dynamodb(), &app.config().table_name).await?;
+            twitter_table::admin::create_table(app.dynamodb(), &app.config().table_name).await?;
         }
     }
     let kinesis = aws_sdk_kinesis::Client::new(&sdk_config);

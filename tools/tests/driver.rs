@@ -22,8 +22,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 use common::{Env, fixture_posts, record_for};
 use serde_json::Value;
 use testkit::moto::{create_stream, read_stream, unique_name};
-use twitter_consumer::driver::{DriveOptions, drain, lambda_event};
-use twitter_consumer::{App, ConsumerError, MetricsOutput};
+use twitter_consumer::{App, MetricsOutput};
+use twitter_tools::ToolError;
+use twitter_tools::driver::{DriveOptions, drain, lambda_event};
 
 async fn put_all(kinesis: &aws_sdk_kinesis::Client, stream: &str, records: &[(String, Vec<u8>)]) {
     for (key, data) in records {
@@ -99,8 +100,10 @@ async fn drain_stores_every_post_from_every_shard_and_dead_letters_poison() {
 
 #[test]
 fn driver_events_have_the_shape_of_lambdas() {
-    let fixture: Value =
-        serde_json::from_str(include_str!("fixtures/example-kinesis-event.json")).unwrap();
+    let fixture: Value = serde_json::from_str(include_str!(
+        "../../consumer/tests/fixtures/example-kinesis-event.json"
+    ))
+    .unwrap();
     let record = aws_sdk_kinesis::types::Record::builder()
         .sequence_number("49568167373333333333333333333333333333333333333333333333")
         .partition_key("s1")
@@ -251,7 +254,7 @@ async fn a_record_that_keeps_failing_makes_the_driver_give_up() {
         .remove(0)
         .sequence_number;
     match error {
-        ConsumerError::GaveUp {
+        ToolError::GaveUp {
             sequence_number,
             attempts,
         } => {

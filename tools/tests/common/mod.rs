@@ -1,0 +1,159 @@
+//! Shared helpers for the driver's tests: the consumer's test environment (a moto table created
+//! from the schema, a dead-letter queue) and producer records of the X stream fixtures.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use testkit::moto::{Moto, unique_name};
+use time::macros::datetime;
+use twitter_consumer::dlq::DeadLetterMessage;
+use twitter_consumer::retry::RetryPolicy;
+use twitter_consumer::{App, Config, MetricsOutput};
+use twitter_record::{Header, Source};
+use twitter_table::EventItem;
+
+pub use testkit::fixtures::FixturePost;
+
+/// Every complete post line of the X stream fixtures (the producer never writes system messages
+/// or the truncated line).
+pub fn fixture_posts() -> Vec<FixturePost> {
+    let posts = testkit::fixtures::x_posts().expect("the X stream fixtures");
+    assert!(posts.len() > 50, "fixture corpus: {} posts", posts.len());
+    posts
+}
+
+/// The producer's record for a post.
+pub fn record_for(post: &FixturePost) -> Vec<u8> {
+    let keywords: Vec<&str> = post.keywords.iter().map(String::as_str).collect();
+    twitter_record::encode(
+        &Header {
+            source: Source::X,
+            id: &post.id,
+            keywords: &keywords,
+            received_at: datetime!(2026-01-02 03:04:05.678 UTC),
+        },
+        &post.line,
+    )
+}
+
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(40),
+        max_attempts: 6,
+        call_timeout: Duration::from_secs(5),
+        deadline_margin: Duration::from_millis(100),
+    }
+}
+
+pub fn test_config(table: &str) -> Config {
+    let mut config = Config::new(table);
+    config.retry = fast_retry();
+    config.default_budget = Duration::from_secs(20);
+    config
+}
+
+pub type Sink = Arc<Mutex<Vec<String>>>;
+
+/// A moto-backed environment: the table created from the schema, a dead-letter queue.
+pub struct Env {
+    pub moto: Moto,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sdk_config: aws_config::SdkConfig,
+    pub table: String,
+    pub queue_url: String,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let moto = Moto::start().await.expect("moto");
+        let sdk_config = moto.sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+        let sqs = aws_sdk_sqs::Client::new(&sdk_config);
+        let table = unique_name("events");
+        twitter_table::admin::create_table(&dynamodb, &table)
+            .await
+            .expect("table");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique_name("dlq"))
+            .send()
+            .await
+            .expect("queue")
+            .queue_url()
+            .expect("url")
+            .to_owned();
+        Env {
+            moto,
+            dynamodb,
+            sqs,
+            sdk_config,
+            table,
+            queue_url,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        test_config(&self.table).with_dead_letter_queue(&self.queue_url)
+    }
+
+    pub fn app(&self, config: Config) -> (App, Sink) {
+        let sink: Sink = Arc::default();
+        let app = App::from_sdk_config(&self.sdk_config, config)
+            .with_metrics_output(MetricsOutput::Memory(sink.clone()));
+        (app, sink)
+    }
+
+    pub async fn items(&self) -> Vec<EventItem> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            for attributes in page.items() {
+                items.push(EventItem::from_attributes(attributes.clone()).expect("item"));
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        items.sort_by(|a, b| (&a.id, &a.keyword).cmp(&(&b.id, &b.keyword)));
+        items
+    }
+
+    pub async fn dead_letters(&self) -> Vec<DeadLetterMessage> {
+        let mut out = Vec::new();
+        loop {
+            let page = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            if page.messages().is_empty() {
+                break;
+            }
+            for m in page.messages() {
+                out.push(serde_json::from_str(m.body().expect("body")).expect("dead letter json"));
+            }
+        }
+        out.sort_by(|a: &DeadLetterMessage, b| {
+            twitter_consumer::batch::compare_sequence_numbers(
+                &a.sequence_number,
+                &b.sequence_number,
+            )
+        });
+        out
+    }
+}
