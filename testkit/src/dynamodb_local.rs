@@ -108,17 +108,26 @@ impl DynamoDbLocal {
             .ok_or_else(|| anyhow!("java is not on PATH: {JAVA_HINT}"))?;
         let jar_dir = jar_dir(&install_dir()?)?;
         // Picking a port and handing it to another process is racy; a retry covers the rare loss.
+        // One deadline for all attempts: a JVM that hangs would hang again.
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
-            match Self::try_start(&java, &jar_dir).await {
+            match Self::try_start(&java, &jar_dir, deadline).await {
                 Ok(instance) => return Ok(instance),
                 Err(error) => last_error = Some(error),
+            }
+            if Instant::now() > deadline {
+                break;
             }
         }
         Err(last_error.unwrap_or_else(|| anyhow!("DynamoDB Local did not start")))
     }
 
-    async fn try_start(java: &Path, jar_dir: &Path) -> anyhow::Result<DynamoDbLocal> {
+    async fn try_start(
+        java: &Path,
+        jar_dir: &Path,
+        deadline: Instant,
+    ) -> anyhow::Result<DynamoDbLocal> {
         let port = free_port()?;
         let mut watchdog = Command::new("sh")
             .arg("-c")
@@ -151,7 +160,6 @@ impl DynamoDbLocal {
             Ok(output) => output.tail.join("\n"),
             Err(_) => String::new(),
         };
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
             if let Some(status) = instance.watchdog.try_wait()? {
                 // The JVM's last words may still be in the pipe.
