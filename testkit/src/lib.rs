@@ -2,6 +2,7 @@
 //! demo. Nothing here is used in production code paths.
 
 pub mod cli;
+pub mod dynamodb_local;
 pub mod fixtures;
 pub mod jetstream;
 pub mod kinesis_faults;

@@ -69,32 +69,14 @@ impl Moto {
 
     /// Environment for a child process (or for the SDK's default chain) that points at this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
-            ("AWS_REGION", REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_owned()),
-            // Keep the SDK away from ~/.aws and the instance metadata service.
-            ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ]
+        let mut env = local_credentials_env();
+        env.push(("AWS_ENDPOINT_URL", self.endpoint.clone()));
+        env
     }
 
     /// SDK configuration for clients in the test process itself.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_kinesis::config::Credentials::new(
-                ACCESS_KEY_ID,
-                SECRET_ACCESS_KEY,
-                None,
-                None,
-                "testkit",
-            ))
-            .load()
-            .await
+        local_sdk_config(&self.endpoint).await
     }
 
     pub async fn kinesis(&self) -> aws_sdk_kinesis::Client {
@@ -106,6 +88,36 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
+}
+
+/// Region, test credentials and no ~/.aws for a child process talking to a local emulator; the
+/// caller adds the endpoint variable.
+pub(crate) fn local_credentials_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_owned()),
+        // Keep the SDK away from ~/.aws and the instance metadata service.
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+/// SDK configuration with test credentials for a local emulator at `endpoint`.
+pub(crate) async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_kinesis::config::Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "testkit",
+        ))
+        .load()
+        .await
 }
 
 /// A name no other test uses, so tests sharing a server (or a later rerun) never collide.
@@ -122,7 +134,7 @@ pub fn free_port() -> std::io::Result<u16> {
 }
 
 /// A bare HTTP/1.1 GET, so the harness needs no HTTP client of its own.
-async fn http_get(url: &str) -> std::io::Result<String> {
+pub(crate) async fn http_get(url: &str) -> std::io::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
