@@ -8,7 +8,7 @@
 //! ([`keyword`], [`reconnect`], [`batch`], [`retry`], and in each source its decoding, rules or
 //! matcher) hold the decisions and are tested without a network; the clients are at the edges
 //! (`source::x`'s client, `source::bluesky`'s connection, [`sink`], [`aws`]). [`stats`],
-//! [`status`] and [`progress`] say how a run goes; [`signals`] stops it.
+//! [`status`], [`progress`] and [`logging`] say how a run goes; [`signals`] stops it.
 
 pub mod app;
 pub mod aws;
@@ -16,6 +16,7 @@ pub mod batch;
 pub mod config;
 pub mod error;
 pub mod keyword;
+pub mod logging;
 pub mod outlet;
 pub mod pipeline;
 pub mod progress;

@@ -4,14 +4,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 use twitter_producer::app::App;
-use twitter_producer::config::{Cli, Env, LogFormat, Settings};
-use twitter_producer::{ProducerError, signals};
+use twitter_producer::config::{Cli, Env, Settings};
+use twitter_producer::{ProducerError, logging, signals};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    logging::init(cli.log_format);
     let settings = match Env::from_env().and_then(|env| Settings::new(cli, env)) {
         Ok(settings) => settings,
         Err(error) => return fail(&error),
@@ -31,21 +30,6 @@ fn main() -> ExitCode {
     match runtime.block_on(run) {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colour only on a terminal, and never with NO_COLOR.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
     }
 }
 

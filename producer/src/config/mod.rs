@@ -1,5 +1,5 @@
 //! Command line and environment, read once at start into [`Settings`]: the command line
-//! ([`cli`]), the environment ([`env`]), which credentials win when several are given
+//! ([`cli`]), the environment ([`env`](mod@env)), which credentials win when several are given
 //! ([`credentials`]), and the settings built from them ([`settings`]). What each source makes of
 //! its part (X's rules and API URL, Jetstream's endpoints) lives with the source.
 
