@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tokio_util::codec::Decoder;
-use twitter_producer::decode::{self, Frame, LineCodec, Message};
+use twitter_producer::source::x::decode::{self, Frame, LineCodec, Message};
 
 const FIXTURE: &str = include_str!("../../fixtures/x-stream/stream-2024-string-rule-ids.jsonl");
 

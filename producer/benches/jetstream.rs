@@ -6,8 +6,9 @@
 #![allow(clippy::expect_used)]
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use twitter_producer::bluesky::{self, Event};
-use twitter_producer::matcher::{Matcher, Tokens, keywords};
+use twitter_producer::keyword::Keyword;
+use twitter_producer::source::bluesky::decode::{self, Event};
+use twitter_producer::source::bluesky::matcher::{Matcher, Tokens};
 
 use testkit::fixtures::jetstream_events as events;
 
@@ -16,14 +17,18 @@ use testkit::fixtures::jetstream_events as events;
 fn posts() -> Vec<&'static str> {
     events()
         .into_iter()
-        .filter(|l| matches!(bluesky::classify(l), Ok(Event::PostCreate(_))))
+        .filter(|l| matches!(decode::classify(l), Ok(Event::PostCreate(_))))
         .collect()
 }
 
 fn matcher(words: &[&str]) -> Matcher {
     Matcher::new(
-        keywords(&words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>()).expect("keywords"),
+        words
+            .iter()
+            .map(|w| Keyword::parse(w).expect("keyword"))
+            .collect(),
     )
+    .expect("keywords")
 }
 
 /// Classifies, matches, and encodes the record of a match; returns bytes encoded so nothing is
@@ -31,7 +36,7 @@ fn matcher(words: &[&str]) -> Matcher {
 fn process(messages: &[&str], matcher: &Matcher, tokens: &mut Tokens) -> usize {
     let mut bytes = 0;
     for message in messages {
-        let Ok(Event::PostCreate(post)) = bluesky::classify(message) else {
+        let Ok(Event::PostCreate(post)) = decode::classify(message) else {
             continue;
         };
         let hashtags: Vec<&str> = post.hashtags.iter().map(AsRef::as_ref).collect();
@@ -62,7 +67,7 @@ fn per_message(c: &mut Criterion) {
         b.iter(|| {
             posts
                 .iter()
-                .filter(|m| matches!(bluesky::classify(m), Ok(Event::PostCreate(_))))
+                .filter(|m| matches!(decode::classify(m), Ok(Event::PostCreate(_))))
                 .count()
         });
     });

@@ -1,5 +1,6 @@
-//! AWS set-up: the SDK configuration, the bearer token from SSM, and a first look at the
-//! stream so a wrong name fails before any rule changes on X.
+//! AWS set-up: the SDK configuration, X's bearer token from SSM, and a first look at the Kinesis
+//! stream, so a wrong name fails before the source is touched (X's rules are changed only
+//! after).
 
 use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata};
 use secrecy::{ExposeSecret, SecretString};

@@ -1,32 +1,32 @@
-//! `twitter-producer`: keyword-matched posts from the X API v2 filtered stream or Bluesky's
-//! Jetstream into an AWS Kinesis data stream.
+//! `twitter-producer`: keyword-matched posts from a source (the X API v2 filtered stream or
+//! Bluesky's Jetstream) into an AWS Kinesis data stream.
 //!
-//! Pure pieces (`rules`, `decode`, `matcher`, `bluesky`, `cursor`, `reconnect`, `batch`,
-//! `retry`) hold the decisions and are tested without a network; `x`, `jetstream` and `sink` are
-//! the adapters at the edges; `source` is what both sources share (reconnect loop, spend guard,
-//! queue), `stream` (X) and `jetstream` (Bluesky) its two implementations, and `pipeline` wires a
-//! source to the sink; `main.rs` only reads the configuration and starts things.
+//! [`app`] is the composition root, [`config`] reads the command line and the environment.
+//! [`source`] is where posts come from: one folder per source, and the loop they share. Every
+//! post leaves its source through the [`outlet`] into the on-disk [`spool`], which the
+//! [`sink`] writes to Kinesis in [`batch`]es; [`pipeline`] wires the two halves. Pure pieces
+//! ([`keyword`], [`reconnect`], [`batch`], [`retry`], and in each source its decoding, rules or
+//! matcher) hold the decisions and are tested without a network; the clients are at the edges
+//! (`source::x`'s client, `source::bluesky`'s connection, [`sink`], [`aws`]). [`stats`],
+//! [`status`], [`progress`] and [`logging`] say how a run goes; [`signals`] stops it.
 
+pub mod app;
 pub mod aws;
 pub mod batch;
-pub mod bluesky;
 pub mod config;
-pub mod cursor;
-pub mod decode;
 pub mod error;
-pub mod jetstream;
-pub mod matcher;
+pub mod keyword;
+pub mod logging;
 pub mod outlet;
 pub mod pipeline;
+pub mod progress;
 pub mod reconnect;
 pub mod retry;
-pub mod rules;
+pub mod signals;
 pub mod sink;
 pub mod source;
 pub mod spool;
 pub mod stats;
 pub mod status;
-pub mod stream;
-pub mod x;
 
 pub use error::ProducerError;

@@ -27,7 +27,7 @@ pub struct StatusState {
 struct Health<'a> {
     /// `ok`, `degraded` (connected, but something needs a look) or `disconnected`.
     status: &'static str,
-    /// What makes the status `degraded` or keeps the stream away, in words.
+    /// What makes the status `degraded` or keeps the source's posts away, in words.
     problems: Vec<&'static str>,
     source: twitter_record::Source,
     connected: bool,

@@ -1,6 +1,7 @@
-//! Jetstream faults scripted on the local server, with the real pipeline (in-process, so the
-//! reconnect schedule can be shortened) writing to moto Kinesis: every matching post creation
-//! that happened must arrive exactly once; the resume position must move only over written posts.
+//! Jetstream faults scripted on the local server, with the producer (in-process, built as the
+//! binary builds it, so the reconnect schedule can be shortened) writing to moto Kinesis: every
+//! matching post creation that happened must arrive exactly once; the resume position must move
+//! only over written posts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -9,28 +10,16 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::bluesky::{BlueskyHarness, KEYWORDS, assert_posts_stored, expected_posts, firehose};
+use common::bluesky::{BlueskyHarness, assert_posts_stored, expected_posts, firehose};
+use common::fast_reconnect;
 use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, Step, time_us, with_rkey};
 use tokio_util::sync::CancellationToken;
-use twitter_producer::cursor::CursorStore;
+use twitter_producer::app::App;
 use twitter_producer::error::ProducerError;
-use twitter_producer::jetstream::{Endpoint, JetstreamSpec};
-use twitter_producer::matcher::{Matcher, keywords};
-use twitter_producer::pipeline::{Pipeline, SourceSpec};
-use twitter_producer::reconnect::{Growth, Schedule};
+use twitter_producer::reconnect::Schedule;
+use twitter_producer::source::bluesky::cursor::CursorStore;
+use twitter_producer::source::{SourceKind, StopReason};
 use twitter_producer::stats::Stats;
-use twitter_producer::stream::StopReason;
-
-const FAST: Schedule = Schedule {
-    network_step: Duration::from_millis(10),
-    network_max: Duration::from_millis(50),
-    network_growth: Growth::Doubling,
-    server_error_start: Duration::from_millis(20),
-    server_error_max: Duration::from_millis(100),
-    rate_limit_start: Duration::from_millis(30),
-    rate_limit_max: Duration::from_millis(100),
-    jitter: false,
-};
 
 fn config(script: Vec<Step>) -> JetstreamServerConfig {
     JetstreamServerConfig {
@@ -42,7 +31,7 @@ fn config(script: Vec<Step>) -> JetstreamServerConfig {
     }
 }
 
-/// The pipeline over `endpoints`, stopping (spend guard) once every distinct matching post of
+/// The producer over `endpoints`, stopping (spend guard) once every distinct matching post of
 /// the firehose was forwarded.
 struct Run<'a> {
     harness: &'a BlueskyHarness,
@@ -61,62 +50,48 @@ impl<'a> Run<'a> {
             endpoints: vec![harness.jetstream.url()],
             stall_timeout,
             event_timeout: None,
-            reconnect: FAST,
+            reconnect: fast_reconnect(SourceKind::Bluesky),
             expected: expected_posts(&firehose()).len() as u64,
         }
     }
 
-    fn pipeline(&self) -> (Pipeline, Arc<Stats>, CursorStore) {
-        let expected = self.expected;
-        let keywords = keywords(&KEYWORDS.map(str::to_owned)).unwrap();
-        let cursor = CursorStore::new(None, None);
-        let stats = Arc::new(Stats::default());
-        let (spool, spool_reader) = common::spool_under(self.harness.state.path(), &stats);
-        let pipeline = Pipeline {
-            source: SourceSpec::Bluesky(JetstreamSpec {
-                endpoints: self
-                    .endpoints
-                    .iter()
-                    .map(|url| Endpoint::parse(url).unwrap())
-                    .collect(),
-                matcher: Matcher::new(keywords),
-                cursor: cursor.clone(),
-                event_timeout: self.event_timeout,
-            }),
-            kinesis: self.harness.kinesis.clone(),
-            stream_name: self.harness.stream.clone(),
-            stats: Arc::clone(&stats),
-            stall_timeout: self.stall_timeout,
-            linger: Duration::from_millis(20),
-            spool,
-            spool_reader,
-            max_posts: Some(expected),
-            reconnect: self.reconnect,
-        };
-        (pipeline, stats, cursor)
+    async fn app(&self) -> App {
+        let max = self.expected.to_string();
+        let mut settings = self
+            .harness
+            .settings(&self.endpoints, &["--max-tweets", &max]);
+        settings.stall_timeout = self.stall_timeout;
+        let mut app = self.harness.app(settings).await.reconnect(self.reconnect);
+        if let Some(timeout) = self.event_timeout {
+            app = app.event_timeout(timeout);
+        }
+        app.build().expect("the spool opens")
     }
 
     async fn outcome(&self) -> Result<StopReason, ProducerError> {
-        let (pipeline, _, _) = self.pipeline();
-        tokio::time::timeout(
-            Duration::from_secs(60),
-            pipeline.run(CancellationToken::new()),
-        )
-        .await
-        .expect("pipeline finishes")
+        let app = self.app().await;
+        tokio::time::timeout(Duration::from_secs(60), app.run(CancellationToken::new()))
+            .await
+            .expect("the producer finishes")
     }
 
     /// Runs until every distinct matching post was written; returns the stats and resume
     /// position.
     async fn to_the_end(&self) -> (Arc<Stats>, CursorStore) {
         let expected = self.expected;
-        let (pipeline, stats, cursor) = self.pipeline();
-        let stop = tokio::time::timeout(
-            Duration::from_secs(60),
-            pipeline.run(CancellationToken::new()),
-        )
+        let app = self.app().await;
+        let stats = Arc::clone(app.stats());
+        let shutdown = CancellationToken::new();
+        let (stop, cursor) = tokio::time::timeout(Duration::from_secs(60), async {
+            let started = app.start(&shutdown).await?.expect("started");
+            let cursor = started
+                .cursor()
+                .cloned()
+                .expect("Bluesky resumes from a cursor");
+            Ok::<_, ProducerError>((started.run(shutdown.clone()).await?, cursor))
+        })
         .await
-        .expect("pipeline finishes")
+        .expect("the producer finishes")
         .expect("no fatal error");
         assert_eq!(stop, StopReason::SpendGuard);
         assert_eq!(stats.posts_written.get(), expected);
@@ -266,16 +241,17 @@ async fn a_message_that_breaks_every_connection_does_not_cause_a_rapid_reconnect
     run.reconnect = Schedule {
         network_step: Duration::from_millis(500),
         network_max: Duration::from_millis(500),
-        ..FAST
+        ..fast_reconnect(SourceKind::Bluesky)
     };
-    let (pipeline, stats, _) = run.pipeline();
+    let app = run.app().await;
+    let stats = Arc::clone(app.stats());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(2)).await;
         stop.cancel();
     });
-    let end = pipeline.run(shutdown).await.unwrap();
+    let end = app.run(shutdown).await.unwrap();
     assert_eq!(end, StopReason::Shutdown);
     let connections = harness.jetstream.connections().len();
     // Immediate once after the first (healthy) connection, then every 0.5 s.

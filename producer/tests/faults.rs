@@ -1,8 +1,8 @@
 //! Every fault X documents, scripted on the local X server, with the real pipeline writing to
 //! moto Kinesis: every post the server sent must arrive, intact, exactly once.
 //!
-//! The pipeline runs in-process so the reconnect schedule can be shortened: the real one waits
-//! a minute after a 429. The schedule itself is unit-tested in `reconnect.rs`.
+//! The producer runs in-process, built as the binary builds it, so the reconnect schedule can be
+//! shortened (`common::fast_reconnect`): the real one waits a minute after a 429.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -10,62 +10,28 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Harness, TOKEN, posts};
+use common::{Harness, posts};
 use testkit::xserver::Step;
 use tokio_util::sync::CancellationToken;
-use twitter_producer::pipeline::{Pipeline, SourceSpec};
-use twitter_producer::reconnect::{Growth, Schedule};
-use twitter_producer::rules::keyword_rule;
+use twitter_producer::source::StopReason;
 use twitter_producer::stats::Stats;
-use twitter_producer::stream::StopReason;
-use twitter_producer::x::{XClient, http_client};
 
-const FAST: Schedule = Schedule {
-    network_step: Duration::from_millis(10),
-    network_max: Duration::from_millis(50),
-    network_growth: Growth::Linear,
-    server_error_start: Duration::from_millis(20),
-    server_error_max: Duration::from_millis(100),
-    rate_limit_start: Duration::from_millis(30),
-    rate_limit_max: Duration::from_millis(100),
-    jitter: false,
-};
-
-/// Runs the pipeline over `script` until `expected_posts` were written; returns its stats.
+/// Runs the producer over `script`, following `tokio` and `crab`, until `expected_posts` were
+/// written; returns its stats.
 async fn run(harness: &Harness, expected_posts: u64, stall_timeout: Duration) -> Arc<Stats> {
-    let x = XClient::new(
-        http_client().expect("client"),
-        &harness.x.base_url(),
-        TOKEN.into(),
-    );
-    let rules = x
-        .sync_rules(&[
-            keyword_rule("tokio").unwrap(),
-            keyword_rule("crab").unwrap(),
-        ])
+    let max = expected_posts.to_string();
+    let mut settings = harness.settings(&["--max-tweets", &max, "tokio", "crab"]);
+    settings.stall_timeout = stall_timeout;
+    let app = harness
+        .app(settings)
         .await
-        .expect("rules");
-    let stats = Arc::new(Stats::default());
-    let (spool, spool_reader) = common::spool_under(harness.state.path(), &stats);
-    let pipeline = Pipeline {
-        source: SourceSpec::X { x, rules },
-        kinesis: harness.kinesis.clone(),
-        stream_name: harness.stream.clone(),
-        stats: Arc::clone(&stats),
-        stall_timeout,
-        linger: Duration::from_millis(20),
-        spool,
-        spool_reader,
-        max_posts: Some(expected_posts),
-        reconnect: FAST,
-    };
-    let stop = tokio::time::timeout(
-        Duration::from_secs(60),
-        pipeline.run(CancellationToken::new()),
-    )
-    .await
-    .expect("pipeline finishes")
-    .expect("no fatal error");
+        .build()
+        .expect("the spool opens");
+    let stats = Arc::clone(app.stats());
+    let stop = tokio::time::timeout(Duration::from_secs(60), app.run(CancellationToken::new()))
+        .await
+        .expect("the producer finishes")
+        .expect("no fatal error");
     assert_eq!(stop, StopReason::SpendGuard);
     assert_eq!(stats.posts_written.get(), expected_posts);
     stats

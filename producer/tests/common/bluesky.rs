@@ -2,15 +2,17 @@
 //! built from the fixtures, and an oracle for which posts must arrive with which keywords.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
-use std::time::Duration;
+use std::ops::Deref;
 
 use serde_json::Value;
 use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, retimed};
-use testkit::moto::{self, Moto, StoredRecord};
+use testkit::moto::StoredRecord;
+use twitter_producer::config::Settings;
+
+use super::TestBed;
 
 #[allow(unused_imports)]
-pub use twitter_producer::cursor::RESUME_MARGIN_US;
+pub use twitter_producer::source::bluesky::cursor::RESUME_MARGIN_US;
 
 /// The keywords every Bluesky test follows: two words of the fixtures' synthetic text and one
 /// hashtag that only a facet carries.
@@ -18,38 +20,30 @@ pub const KEYWORDS: [&str; 3] = ["tokio", "crab", "#IndieRebellion"];
 /// One second between events: with a resume margin of five, a cursor means something.
 pub const STEP_US: u64 = 1_000_000;
 
+/// A test bed with a local Jetstream.
 pub struct BlueskyHarness {
-    pub moto: Moto,
-    pub kinesis: aws_sdk_kinesis::Client,
-    pub stream: String,
+    bed: TestBed,
     pub jetstream: JetstreamServer,
-    pub state: tempfile::TempDir,
+}
+
+impl Deref for BlueskyHarness {
+    type Target = TestBed;
+
+    fn deref(&self) -> &TestBed {
+        &self.bed
+    }
 }
 
 impl BlueskyHarness {
     pub async fn start(config: JetstreamServerConfig) -> BlueskyHarness {
-        let moto = Moto::start().await.expect("moto starts");
-        let kinesis = moto.kinesis().await;
-        let stream = moto::unique_name("posts");
-        moto::create_stream(&kinesis, &stream, 2)
-            .await
-            .expect("stream");
+        let bed = TestBed::start("posts").await;
         let jetstream = JetstreamServer::start(config)
             .await
             .expect("jetstream starts");
-        BlueskyHarness {
-            moto,
-            kinesis,
-            stream,
-            jetstream,
-            state: tempfile::tempdir().expect("tempdir"),
-        }
+        BlueskyHarness { bed, jetstream }
     }
 
-    pub fn stats_file(&self) -> std::path::PathBuf {
-        self.state.path().join("stats.json")
-    }
-
+    /// The binary's cursor file.
     pub fn cursor_file(&self) -> std::path::PathBuf {
         self.state.path().join("jetstream-cursor.json")
     }
@@ -57,46 +51,33 @@ impl BlueskyHarness {
     /// The producer binary with `--source bluesky`, a clean environment (no X credentials) and
     /// the keywords after `args`.
     pub fn producer(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_twitter-producer"));
-        command
-            .env_clear()
-            .envs(self.moto.env())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_STREAM_NAME", &self.stream)
-            .env("JETSTREAM_URL", self.jetstream.url())
-            .env("JETSTREAM_CURSOR_FILE", self.cursor_file())
-            .env("TWITTER_PRODUCER_STATS_FILE", self.stats_file())
-            .env(
-                "TWITTER_PRODUCER_SPOOL_DIR",
-                self.state.path().join("spool"),
-            )
-            .env("RUST_LOG", "info")
-            .args(["--source", "bluesky", "--progress-interval", "1"])
-            .args(args)
-            .args(KEYWORDS)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        command
+        let source_env = [
+            ("JETSTREAM_URL", self.jetstream.url()),
+            (
+                "JETSTREAM_CURSOR_FILE",
+                self.cursor_file().display().to_string(),
+            ),
+        ];
+        let mut all = vec!["--source", "bluesky", "--progress-interval", "1"];
+        all.extend_from_slice(args);
+        all.extend(KEYWORDS);
+        self.bed.command(&source_env, &all)
     }
 
-    pub async fn records(&self) -> Vec<StoredRecord> {
-        moto::read_stream(&self.kinesis, &self.stream)
-            .await
-            .expect("read stream")
-    }
-
-    /// Waits until the stream holds at least `count` records (or `within` passes).
-    pub async fn wait_for_records(&self, count: usize, within: Duration) -> Vec<StoredRecord> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let records = self.records().await;
-            if records.len() >= count || tokio::time::Instant::now() >= deadline {
-                return records;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    /// Settings for an in-process run with `--source bluesky` on `endpoints` (`JETSTREAM_URL`),
+    /// a cursor file of its own, and the keywords after `args`.
+    pub fn settings(&self, endpoints: &[String], args: &[&str]) -> Settings {
+        let cursor_file = self.unique_path("jetstream-cursor.json");
+        let mut all = vec![
+            "--source",
+            "bluesky",
+            "--cursor-file",
+            cursor_file.to_str().expect("UTF-8 path"),
+        ];
+        all.extend_from_slice(args);
+        all.extend(KEYWORDS);
+        self.bed
+            .settings_from(&[("JETSTREAM_URL", endpoints.join(","))], &all)
     }
 }
 

@@ -1,7 +1,9 @@
-//! Stream rules: what the user asked for, and the smallest change that makes X's rule set equal
-//! to it.
+//! Stream rules: what the user asked for, the smallest change that makes X's rule set equal to
+//! it, and X's rule operators (which a source that matches keywords itself cannot honour).
 
 use std::collections::HashSet;
+
+use crate::keyword::Keyword;
 
 /// One filtered-stream rule. The tag records the keyword, so each post says which keyword(s)
 /// matched it.
@@ -24,28 +26,27 @@ pub struct ExistingRule {
 /// answers with the limit of the account at hand and its own reason.
 pub const MAX_RULE_LENGTH: usize = 2048;
 
-/// Turns a keyword into its rule: a keyword with spaces becomes an exact-phrase match.
-pub fn keyword_rule(keyword: &str) -> Result<Rule, String> {
-    let keyword = keyword.trim();
-    if keyword.is_empty() {
-        return Err("a keyword is empty".to_owned());
-    }
-    if keyword.contains('"') {
+/// A keyword's rule: a keyword with spaces becomes an exact-phrase match, tagged with the
+/// keyword's tag. A double quote is rule syntax on X, so a keyword with one is refused: such a
+/// rule is given whole with `--rule`.
+pub fn keyword_rule(keyword: &Keyword) -> Result<Rule, String> {
+    let tag = keyword.tag();
+    if tag.contains('"') {
         return Err(format!(
-            "keyword {keyword:?} contains a double quote; pass it as a raw rule with --rule"
+            "keyword {tag:?} contains a double quote; pass it as a raw rule with --rule"
         ));
     }
-    let value = if keyword.chars().any(char::is_whitespace) {
+    let value = if tag.chars().any(char::is_whitespace) {
         format!(
             "\"{}\"",
-            keyword.split_whitespace().collect::<Vec<_>>().join(" ")
+            tag.split_whitespace().collect::<Vec<_>>().join(" ")
         )
     } else {
-        keyword.to_owned()
+        tag.to_owned()
     };
     let rule = Rule {
         value,
-        tag: keyword.to_owned(),
+        tag: tag.to_owned(),
     };
     check_length(&rule)?;
     Ok(rule)
@@ -82,7 +83,7 @@ pub fn desired_rules(keywords: &[String], raw: &[String]) -> Result<Vec<Rule>, S
     let mut rules = Vec::new();
     for rule in keywords
         .iter()
-        .map(|k| keyword_rule(k))
+        .map(|k| Keyword::parse(k).and_then(|k| keyword_rule(&k)))
         .chain(raw.iter().map(|r| raw_rule(r)))
     {
         let rule = rule?;
@@ -129,9 +130,75 @@ pub fn plan(existing: &[ExistingRule], desired: &[Rule]) -> RulePlan {
     plan
 }
 
+/// X's `name:value` operators. Elsewhere a colon is ordinary text (`10:30`, `re:Invent`).
+const OPERATORS: [&str; 27] = [
+    "from",
+    "to",
+    "url",
+    "retweets_of",
+    "context",
+    "entity",
+    "conversation_id",
+    "bio",
+    "bio_name",
+    "bio_location",
+    "place",
+    "place_country",
+    "point_radius",
+    "bounding_box",
+    "is",
+    "has",
+    "lang",
+    "sample",
+    "list",
+    "source",
+    "in_reply_to_tweet_id",
+    "retweets_of_tweet_id",
+    "quotes_of_tweet_id",
+    "url_title",
+    "url_description",
+    "url_contains",
+    "followers_count",
+];
+
+/// The first word of `keyword` that X's rule syntax reads as an operator (a mention, a
+/// cashtag, a negation, an `OR`, a `name:value` operator), said in words. A quoted phrase is
+/// words, whatever it contains.
+pub fn operator_in(keyword: &Keyword) -> Option<String> {
+    if keyword.is_quoted() {
+        return None;
+    }
+    keyword.tag().split_whitespace().find_map(|word| {
+        let first = word.chars().next()?;
+        if word == "OR" {
+            return Some(format!(
+                "{word:?} is X's OR; give each alternative as its own KEYWORD"
+            ));
+        }
+        if word.chars().count() > 1 {
+            let what = match first {
+                '@' => Some("a mention"),
+                '$' => Some("a cashtag"),
+                '-' => Some("a negation"),
+                _ => None,
+            };
+            if let Some(what) = what {
+                return Some(format!("{word:?} is {what} in X's rule syntax"));
+            }
+        }
+        let (name, value) = word.split_once(':')?;
+        (OPERATORS.contains(&name.to_ascii_lowercase().as_str()) && !value.is_empty())
+            .then(|| format!("{word:?} is the X operator {name}:"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rule_of(keyword: &str) -> Result<Rule, String> {
+        keyword_rule(&Keyword::parse(keyword)?)
+    }
 
     fn existing(id: &str, value: &str, tag: &str) -> ExistingRule {
         ExistingRule {
@@ -143,21 +210,21 @@ mod tests {
 
     #[test]
     fn a_keyword_with_spaces_becomes_a_quoted_phrase() {
-        let rule = keyword_rule("  rust   lang ").expect("valid");
+        let rule = rule_of("  rust   lang ").expect("valid");
         assert_eq!(rule.value, "\"rust lang\"");
         assert_eq!(rule.tag, "rust   lang");
-        assert_eq!(keyword_rule("rust").expect("valid").value, "rust");
+        assert_eq!(rule_of("rust").expect("valid").value, "rust");
     }
 
     #[test]
     fn bad_keywords_are_named() {
-        assert!(keyword_rule("   ").is_err());
-        let err = keyword_rule("say \"hi\"").expect_err("quote");
+        assert!(rule_of("   ").is_err());
+        let err = rule_of("say \"hi\"").expect_err("quote");
         assert!(err.contains("--rule"), "{err}");
-        let err = keyword_rule(&"x".repeat(2049)).expect_err("too long");
+        let err = rule_of(&"x".repeat(2049)).expect_err("too long");
         assert!(err.contains("2048") && err.contains("2049"), "{err}");
         // What only some access levels refuse is left to X's dry run.
-        assert!(keyword_rule(&"x".repeat(1500)).is_ok());
+        assert!(rule_of(&"x".repeat(1500)).is_ok());
         assert!(raw_rule(&"x".repeat(2048)).is_ok());
     }
 
@@ -182,9 +249,9 @@ mod tests {
             existing("3", "tokio", "stale tag"),
         ];
         let desired = [
-            keyword_rule("rust").expect("valid"),
-            keyword_rule("tokio").expect("valid"),
-            keyword_rule("serde").expect("valid"),
+            rule_of("rust").expect("valid"),
+            rule_of("tokio").expect("valid"),
+            rule_of("serde").expect("valid"),
         ];
         let plan = plan(&current, &desired);
         assert_eq!(plan.keep, [existing("1", "rust", "rust")]);
@@ -202,8 +269,34 @@ mod tests {
     #[test]
     fn plan_for_an_unchanged_rule_set_changes_nothing() {
         let current = [existing("1", "rust", "rust")];
-        let plan = plan(&current, &[keyword_rule("rust").expect("valid")]);
+        let plan = plan(&current, &[rule_of("rust").expect("valid")]);
         assert!(plan.delete.is_empty() && plan.add.is_empty());
         assert_eq!(plan.keep.len(), 1);
+    }
+
+    #[test]
+    fn operators_are_named_and_plain_words_are_not() {
+        let operator = |k: &str| operator_in(&Keyword::parse(k).expect("valid"));
+        for (keyword, why) in [
+            ("@bsky.app", "a mention"),
+            ("$TSLA", "a cashtag"),
+            ("rust -crab", "a negation"),
+            ("rust OR tokio", "X's OR"),
+            ("From:jack", "operator From:"),
+        ] {
+            let why_not = operator(keyword).expect(keyword);
+            assert!(why_not.contains(why), "{keyword}: {why_not}");
+        }
+        for keyword in [
+            "10:30",
+            "re:Invent",
+            "\"from:jack\"",
+            "or",
+            "-",
+            "@",
+            "from:",
+        ] {
+            assert_eq!(operator(keyword), None, "{keyword}");
+        }
     }
 }

@@ -1,13 +1,13 @@
-//! What every source shares: the reconnect loop; and [`Outlet`], the one way a post reaches the
-//! sink. A source only opens connections and turns what
-//! arrives into records: [`crate::stream::FilteredStream`] for X, [`crate::jetstream::Jetstream`]
+//! What every source shares: one connection at a time, and the loop that reconnects on the
+//! source's schedule. A source only opens connections and turns what arrives into records,
+//! handed to the [`Outlet`]: [`super::x::FilteredStream`] for X, [`super::bluesky::Jetstream`]
 //! for Bluesky.
 
 use std::future::Future;
 use std::time::Duration;
 
 use crate::error::ProducerError;
-pub use crate::outlet::{Outlet, Sent};
+use crate::outlet::Outlet;
 use crate::reconnect::{Failure, ReconnectBackoff, Schedule};
 
 /// Why reading stopped without an error.

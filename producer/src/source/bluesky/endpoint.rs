@@ -1,5 +1,5 @@
-//! Jetstream endpoints: `JETSTREAM_URL` read and checked, and the subscription URL opened on
-//! each.
+//! Jetstream endpoints: `JETSTREAM_URL` read and checked (or the public hosts), and the
+//! subscription URL opened on each.
 //!
 //! Jetstream's servers are written in Go and read the query string with `url.ParseQuery`: keys
 //! and values are percent-decoded (`+` is a space), names are case-sensitive, and a parameter
@@ -11,8 +11,9 @@ use std::fmt;
 
 use url::Url;
 
-use super::MAX_MESSAGE_BYTES;
-use crate::bluesky;
+use super::decode;
+use super::jetstream::MAX_MESSAGE_BYTES;
+use crate::error::ProducerError;
 
 /// Bluesky's four public Jetstream hosts, in rotation order while `JETSTREAM_URL` is unset.
 pub const PUBLIC_ENDPOINTS: [&str; 4] = [
@@ -98,7 +99,7 @@ impl Endpoint {
         let mut url = self.url.clone();
         {
             let mut query = url.query_pairs_mut();
-            query.append_pair("wantedCollections", bluesky::POST_COLLECTION);
+            query.append_pair("wantedCollections", decode::POST_COLLECTION);
             query.append_pair("maxMessageSizeBytes", &MAX_MESSAGE_BYTES.to_string());
             if let Some(cursor) = cursor {
                 query.append_pair("cursor", &cursor.to_string());
@@ -125,6 +126,15 @@ pub fn parse_list(text: &str) -> Result<Vec<Endpoint>, String> {
         ));
     }
     items.into_iter().map(Endpoint::parse).collect()
+}
+
+/// `JETSTREAM_URL`'s endpoints, or the public hosts when it is unset, in rotation order.
+pub fn from_env(jetstream_url: Option<&str>) -> Result<Vec<Endpoint>, ProducerError> {
+    match jetstream_url {
+        None => Ok(public_endpoints()),
+        Some(url) => parse_list(url)
+            .map_err(|reason| ProducerError::Config(format!("JETSTREAM_URL {reason}"))),
+    }
 }
 
 /// The public hosts, in rotation order.

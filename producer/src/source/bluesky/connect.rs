@@ -8,10 +8,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use super::MAX_MESSAGE_BYTES;
+use super::jetstream::MAX_MESSAGE_BYTES;
 use crate::error::{ProducerError, chain};
 use crate::reconnect::Failure;
-use crate::source::ConnectionEnd;
+use crate::source::connection::ConnectionEnd;
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 

@@ -1,9 +1,6 @@
-//! Bluesky's Jetstream as a [`Source`]: JSON events over a WebSocket, every post of the network,
+//! Reading Jetstream as a [`Source`]: JSON events over a WebSocket, every post of the network,
 //! matched against the keywords here (Jetstream has no text filter), resumed from a cursor so a
 //! reconnect or a restart loses nothing.
-
-mod connect;
-mod endpoint;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,16 +11,16 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::connect::{self, handshake_failure, tls_config};
+use super::cursor::{CursorStore, RECENT_POSTS_CAPACITY, RecentPosts, Watermark, resume_margin};
+use super::decode::{self, Event};
+use super::endpoint::{Endpoint, rotation_start};
+use super::matcher::{Matcher, Tokens};
 use crate::batch::{self, Entry};
-use crate::bluesky::{self, Event};
-use crate::cursor::{CursorStore, RECENT_POSTS_CAPACITY, RecentPosts, Watermark, resume_margin};
 use crate::error::{ProducerError, chain};
-use crate::matcher::{Matcher, Tokens};
+use crate::outlet::{Outlet, Sent};
 use crate::reconnect::Failure;
-use crate::source::{ConnectionEnd, Outlet, Sent, Source, StopReason};
-use connect::handshake_failure;
-pub use connect::tls_config;
-pub use endpoint::{Endpoint, PUBLIC_ENDPOINTS, parse_list, public_endpoints, rotation_start};
+use crate::source::connection::{ConnectionEnd, Source, StopReason};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest message (and frame) read, and the `maxMessageSizeBytes` asked for. A Kinesis
@@ -49,7 +46,7 @@ pub fn event_timeout(stall_timeout: Duration) -> Duration {
 /// What the Jetstream source is made of, decided at start.
 #[derive(Debug, Clone)]
 pub struct JetstreamSpec {
-    /// Tried in turn after a failed connection: `JETSTREAM_URL`, or [`PUBLIC_ENDPOINTS`]. The
+    /// Tried in turn after a failed connection: `JETSTREAM_URL`, or the public hosts. The
     /// rotation starts on the host the saved position came from, when it is one of them.
     pub endpoints: Vec<Endpoint>,
     pub matcher: Matcher,
@@ -129,7 +126,7 @@ impl Jetstream {
 
     async fn handle(&mut self, text: &str, outlet: &mut Outlet) -> Handled {
         outlet.stats.events_received.inc();
-        let event = match bluesky::classify(text) {
+        let event = match decode::classify(text) {
             Ok(event) => event,
             Err(error) => {
                 outlet.stats.malformed_lines.inc();

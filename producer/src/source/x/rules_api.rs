@@ -11,10 +11,11 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
+use super::client::{REQUEST_TIMEOUT, XClient};
+use super::problem::problem_detail;
 use super::rate_limit::Endpoint;
-use super::{REQUEST_TIMEOUT, XClient, problem::problem_detail};
+use super::rules::{self, ExistingRule, Rule};
 use crate::error::{ProducerError, chain};
-use crate::rules::{self, ExistingRule, Rule};
 
 const RULES_PATH: &str = "/2/tweets/search/stream/rules";
 

@@ -274,14 +274,14 @@ mod tests {
     use tokio_util::codec::FramedRead;
 
     const STRING_IDS: &str =
-        include_str!("../../fixtures/x-stream/stream-2024-string-rule-ids.jsonl");
+        include_str!("../../../../fixtures/x-stream/stream-2024-string-rule-ids.jsonl");
     const NUMERIC_IDS: &[u8] = include_bytes!(
-        "../../fixtures/x-stream/stream-2021-numeric-rule-ids-opdisconnect.crlf.jsonl"
+        "../../../../fixtures/x-stream/stream-2021-numeric-rule-ids-opdisconnect.crlf.jsonl"
     );
     const RAW_WIRE: &[u8] =
-        include_bytes!("../../fixtures/x-stream/stream-2021-raw-wire-keepalive.crlf.jsonl");
+        include_bytes!("../../../../fixtures/x-stream/stream-2021-raw-wire-keepalive.crlf.jsonl");
     const TRUNCATED: &[u8] =
-        include_bytes!("../../fixtures/x-stream/stream-2021-truncated-last-line.jsonl");
+        include_bytes!("../../../../fixtures/x-stream/stream-2021-truncated-last-line.jsonl");
 
     async fn frames(bytes: &[u8], max: usize) -> Vec<Frame> {
         FramedRead::new(bytes, LineCodec::with_max_length(max))

@@ -10,14 +10,16 @@ use time::OffsetDateTime;
 use tokio_util::codec::FramedRead;
 use tokio_util::io::StreamReader;
 
+use super::client::{ConnectError, XClient};
+use super::connections::TAKE_OVER_MIN_INTERVAL;
+use super::decode::{self, Frame, LineCodec, Message};
+use super::problem::Refusal;
+use super::rate_limit::Endpoint;
 use crate::batch::Entry;
-use crate::decode::{self, Frame, LineCodec, Message};
 use crate::error::{ProducerError, chain};
+use crate::outlet::{Outlet, Sent};
 use crate::reconnect::{Failure, Schedule};
-use crate::source::{self, ConnectionEnd, Outlet, Sent, Source};
-use crate::x::{ConnectError, Endpoint, Refusal, TAKE_OVER_MIN_INTERVAL, XClient};
-
-pub use crate::source::StopReason;
+use crate::source::connection::{self, ConnectionEnd, Source, StopReason};
 
 /// A connection counts as healthy (backoff reset, an immediate reconnect after a drop) once it
 /// stayed up this long, even without a post: a quiet rule set is not a broken stream.
@@ -159,7 +161,7 @@ impl FilteredStream {
         outlet: Outlet,
         schedule: Schedule,
     ) -> Result<StopReason, ProducerError> {
-        source::run(self, outlet, schedule).await
+        connection::run(self, outlet, schedule).await
     }
 
     /// What an error answer to a connect calls for.

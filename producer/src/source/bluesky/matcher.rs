@@ -18,76 +18,49 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
-/// No X account accepts a rule longer than this; a longer keyword could never mean the same
-/// on X.
-pub const MAX_KEYWORD_CHARS: usize = crate::rules::MAX_RULE_LENGTH;
+use crate::keyword::Keyword;
 
-/// One keyword the user asked for.
+/// What a keyword matches in a post: the local projection of a [`Keyword`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keyword {
-    /// What the record's `keywords` says when this keyword matched: the keyword as given,
-    /// trimmed (the same tag the X source gives its rule).
-    pub tag: String,
-    pattern: Pattern,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Pattern {
+pub enum Pattern {
     /// Lowercased tokens that must appear in this order, adjacent.
     Phrase(Vec<String>),
     /// A hashtag, lowercased, without its `#`.
     Hashtag(String),
 }
 
-impl Keyword {
-    /// Reads one keyword as given on the command line.
-    pub fn parse(keyword: &str) -> Result<Keyword, String> {
-        let tag = keyword.trim();
-        if tag.is_empty() {
-            return Err("a keyword is empty".to_owned());
-        }
-        if tag.chars().count() > MAX_KEYWORD_CHARS {
-            return Err(format!(
-                "keyword {tag:?} is longer than {MAX_KEYWORD_CHARS} characters"
-            ));
-        }
+impl Pattern {
+    /// What `keyword` matches here; the error is one line saying why it cannot be matched.
+    pub fn of(keyword: &Keyword) -> Result<Pattern, String> {
+        let tag = keyword.tag();
         // A quoted keyword is a phrase, which is what a keyword of several tokens is anyway.
-        let unquoted = tag
-            .strip_prefix('"')
-            .and_then(|rest| rest.strip_suffix('"'))
-            .unwrap_or(tag);
-        if unquoted.contains('"') {
+        let text = keyword.text();
+        if text.contains('"') {
             return Err(format!(
                 "keyword {tag:?} contains a double quote; quote a whole phrase or nothing"
             ));
         }
-        if let Some(hashtag) = unquoted.strip_prefix('#').filter(|_| unquoted == tag) {
+        if let Some(hashtag) = text.strip_prefix('#').filter(|_| !keyword.is_quoted()) {
             if hashtag.is_empty() || hashtag.chars().any(|c| c.is_whitespace() || c == '#') {
                 return Err(format!(
                     "keyword {tag:?} is not a hashtag: a hashtag is # and one word"
                 ));
             }
-            return Ok(Keyword {
-                tag: tag.to_owned(),
-                pattern: Pattern::Hashtag(lowercase(hashtag)),
-            });
+            return Ok(Pattern::Hashtag(lowercase(hashtag)));
         }
         let mut tokens = Tokens::default();
-        tokens.tokenize(unquoted);
+        tokens.tokenize(text);
         if tokens.is_empty() {
             return Err(format!(
                 "keyword {tag:?} has nothing to match: no letter, digit or emoji"
             ));
         }
-        Ok(Keyword {
-            tag: tag.to_owned(),
-            pattern: Pattern::Phrase(tokens.iter().map(str::to_owned).collect()),
-        })
+        Ok(Pattern::Phrase(tokens.iter().map(str::to_owned).collect()))
     }
 
     /// Whether a post with this text (already tokenized) and these hashtags matches.
     fn matches(&self, tokens: &Tokens, hashtags: &[&str]) -> bool {
-        match &self.pattern {
+        match self {
             Pattern::Phrase(phrase) => tokens.contains_phrase(phrase),
             Pattern::Hashtag(wanted) => hashtags.iter().any(|tag| {
                 let tag = tag.strip_prefix('#').unwrap_or(tag);
@@ -97,25 +70,17 @@ impl Keyword {
     }
 }
 
-/// Parses every keyword, dropping exact repeats; at least one is required.
-pub fn keywords(given: &[String]) -> Result<Vec<Keyword>, String> {
-    let mut keywords: Vec<Keyword> = Vec::with_capacity(given.len());
-    for keyword in given {
-        let keyword = Keyword::parse(keyword)?;
-        if !keywords.iter().any(|k| k.tag == keyword.tag) {
-            keywords.push(keyword);
-        }
-    }
-    if keywords.is_empty() {
-        return Err("no keyword given: name at least one KEYWORD".to_owned());
-    }
-    Ok(keywords)
+/// One keyword of the run and what it matches.
+#[derive(Debug, Clone)]
+struct Followed {
+    keyword: Keyword,
+    pattern: Pattern,
 }
 
 /// The keywords of one run.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    keywords: Vec<Keyword>,
+    keywords: Vec<Followed>,
     /// Whether any keyword needs the text's tokens (a hashtag-only list does not).
     needs_tokens: bool,
     /// One token of each phrase keyword that must appear, as it is, in the text lowercased in
@@ -126,10 +91,22 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    pub fn new(keywords: Vec<Keyword>) -> Matcher {
-        let phrases: Vec<&Vec<String>> = keywords
+    /// Matches `keywords`, in their order, each once (a repeated tag is dropped); at least one
+    /// is required. The error is the first keyword that cannot be matched here.
+    pub fn new(keywords: Vec<Keyword>) -> Result<Matcher, String> {
+        let mut followed: Vec<Followed> = Vec::with_capacity(keywords.len());
+        for keyword in keywords {
+            let pattern = Pattern::of(&keyword)?;
+            if !followed.iter().any(|f| f.keyword.tag() == keyword.tag()) {
+                followed.push(Followed { keyword, pattern });
+            }
+        }
+        if followed.is_empty() {
+            return Err("no keyword given: name at least one KEYWORD".to_owned());
+        }
+        let phrases: Vec<&Vec<String>> = followed
             .iter()
-            .filter_map(|k| match &k.pattern {
+            .filter_map(|f| match &f.pattern {
                 Pattern::Phrase(tokens) => Some(tokens),
                 Pattern::Hashtag(_) => None,
             })
@@ -144,15 +121,16 @@ impl Matcher {
                     .cloned()
             })
             .collect();
-        Matcher {
+        Ok(Matcher {
             needs_tokens: !phrases.is_empty(),
-            keywords,
+            keywords: followed,
             prefilter,
-        }
+        })
     }
 
-    pub fn keywords(&self) -> &[Keyword] {
-        &self.keywords
+    /// The tags of the keywords followed, in order.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.keywords.iter().map(|f| f.keyword.tag())
     }
 
     /// The tags of every keyword the post matches, in keyword order. `scratch` is reused from
@@ -170,8 +148,8 @@ impl Matcher {
         }
         self.keywords
             .iter()
-            .filter(|k| k.matches(scratch, hashtags))
-            .map(|k| k.tag.as_str())
+            .filter(|f| f.pattern.matches(scratch, hashtags))
+            .map(|f| f.keyword.tag())
             .collect()
     }
 }
@@ -345,6 +323,22 @@ fn is_emoji_presentation_detail(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyword::MAX_KEYWORD_CHARS;
+
+    /// What a keyword matches, read as the Bluesky source reads it: parsed, then projected.
+    fn pattern(keyword: &str) -> Result<Pattern, String> {
+        Pattern::of(&Keyword::parse(keyword)?)
+    }
+
+    /// The matcher of a keyword list, read as the Bluesky source reads it.
+    fn keywords(given: &[String]) -> Result<Matcher, String> {
+        Matcher::new(
+            given
+                .iter()
+                .map(|k| Keyword::parse(k))
+                .collect::<Result<_, _>>()?,
+        )
+    }
 
     fn tokens(text: &str) -> Vec<String> {
         let mut tokens = Tokens::default();
@@ -358,7 +352,8 @@ mod tests {
                 .iter()
                 .map(|k| Keyword::parse(k).expect("valid keyword"))
                 .collect(),
-        );
+        )
+        .expect("valid keywords");
         matcher
             .matching(text, hashtags, &mut Tokens::default())
             .into_iter()
@@ -445,7 +440,7 @@ mod tests {
         assert!(!is_match("😂", "lol 😅"));
         // Other symbols are separators, not tokens.
         assert_eq!(tokens("5€ → ©2024"), ["5", "2024"]);
-        assert!(Keyword::parse("→").is_err());
+        assert!(pattern("→").is_err());
     }
 
     #[test]
@@ -519,20 +514,21 @@ mod tests {
     fn keywords_are_read_like_the_x_source_reads_them() {
         let k = Keyword::parse("  rust   lang ").expect("valid");
         assert_eq!(
-            k.tag, "rust   lang",
+            k.tag(),
+            "rust   lang",
             "the tag is the keyword as given, trimmed"
         );
         assert_eq!(
-            k.pattern,
+            pattern("  rust   lang ").expect("valid"),
             Pattern::Phrase(vec!["rust".into(), "lang".into()])
         );
         assert_eq!(
-            Keyword::parse("#Rust").expect("valid").pattern,
+            pattern("#Rust").expect("valid"),
             Pattern::Hashtag("rust".into())
         );
         // A quoted hashtag is the phrase of its word.
         assert_eq!(
-            Keyword::parse("\"#rust\"").expect("valid").pattern,
+            pattern("\"#rust\"").expect("valid"),
             Pattern::Phrase(vec!["rust".into()])
         );
         for bad in [
@@ -545,23 +541,23 @@ mod tests {
             "!!!",
             "\"\"",
         ] {
-            assert!(Keyword::parse(bad).is_err(), "{bad:?} must be refused");
+            assert!(pattern(bad).is_err(), "{bad:?} must be refused");
         }
-        let err = Keyword::parse(&"x".repeat(MAX_KEYWORD_CHARS + 1)).expect_err("too long");
+        let err = pattern(&"x".repeat(MAX_KEYWORD_CHARS + 1)).expect_err("too long");
         assert!(err.contains("2048"), "{err}");
     }
 
     #[test]
     fn keyword_lists_drop_repeats_and_need_one() {
         let list = keywords(&["rust".into(), "rust".into(), "#rust".into()]).expect("valid");
-        let tags: Vec<_> = list.iter().map(|k| k.tag.as_str()).collect();
+        let tags: Vec<_> = list.tags().collect();
         assert_eq!(tags, ["rust", "#rust"]);
         assert!(keywords(&[]).is_err());
     }
 
     #[test]
     fn a_hashtag_only_list_skips_tokenizing() {
-        let matcher = Matcher::new(keywords(&["#rust".into()]).expect("valid"));
+        let matcher = keywords(&["#rust".into()]).expect("valid");
         let mut scratch = Tokens::default();
         scratch.tokenize("left over from an earlier post");
         assert_eq!(matcher.matching("rust", &["rust"], &mut scratch), ["#rust"]);
@@ -590,7 +586,7 @@ mod tests {
         ];
         for list in lists {
             let words: Vec<String> = list.iter().map(|w| (*w).to_owned()).collect();
-            let with = Matcher::new(keywords(&words).expect("valid"));
+            let with = keywords(&words).expect("valid");
             let mut without = with.clone();
             without.prefilter = None;
             for text in texts {
@@ -602,10 +598,7 @@ mod tests {
             }
         }
         let k = |words: &[&str]| {
-            Matcher::new(
-                keywords(&words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>())
-                    .expect("valid"),
-            )
+            keywords(&words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>()).expect("valid")
         };
         assert_eq!(
             k(&["rust lang", "天幕"]).prefilter,
@@ -623,7 +616,7 @@ mod tests {
 
     #[test]
     fn the_prefilter_skips_tokenizing_a_text_that_cannot_match() {
-        let matcher = Matcher::new(keywords(&["tokio".into()]).expect("valid"));
+        let matcher = keywords(&["tokio".into()]).expect("valid");
         let mut scratch = Tokens::default();
         assert!(
             matcher
@@ -638,7 +631,7 @@ mod tests {
 
     #[test]
     fn matching_reuses_its_scratch_without_leaking_tokens_between_posts() {
-        let matcher = Matcher::new(keywords(&["tokio".into()]).expect("valid"));
+        let matcher = keywords(&["tokio".into()]).expect("valid");
         let mut scratch = Tokens::default();
         assert_eq!(matcher.matching("tokio 🦀", &[], &mut scratch), ["tokio"]);
         assert_eq!(scratch.len(), 2);

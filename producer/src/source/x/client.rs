@@ -1,11 +1,7 @@
-//! The X API v2 adapter: token exchange, stream rules, the stream connection, the Connections
-//! API; and what the app has learnt from X's answers (its rate-limit windows, its last
-//! take-over), shared by every clone of the client.
-
-mod connections;
-mod problem;
-mod rate_limit;
-mod rules_api;
+//! The X API v2 client: token exchange and the stream connection here, stream rules in
+//! [`super::rules_api`], the Connections API in [`super::connections`]; and what the app has
+//! learnt from X's answers (its rate-limit windows, its last take-over), shared by every clone
+//! of the client.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -14,13 +10,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use super::connections::TakeOverGuard;
+use super::problem::{Refusal, classify, problem_detail};
+use super::rate_limit::{Endpoint, RateLimit, RateLimits};
 use crate::error::ProducerError;
 use crate::stats::Stats;
-
-pub use connections::{Kills, TAKE_OVER_MIN_INTERVAL, TakeOverGuard};
-pub use problem::{Refusal, classify, problem_detail};
-pub use rate_limit::{Endpoint, MAX_RATE_LIMIT_WAIT, RateLimit, RateLimits};
-pub use rules_api::{RuleProblem, SyncedRules};
 
 const STREAM_PATH: &str = "/2/tweets/search/stream";
 const TOKEN_PATH: &str = "/oauth2/token";
@@ -32,25 +26,25 @@ pub const USER_FIELDS: &str =
     "created_at,description,location,name,public_metrics,username,verified";
 pub const PLACE_FIELDS: &str = "country,country_code,full_name,geo,id,name,place_type";
 
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct XClient {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     base_url: String,
-    token: SecretString,
+    pub(super) token: SecretString,
     /// End a stale connection of this app that holds the stream slot (`--no-take-over`: no).
-    take_over: bool,
+    pub(super) take_over: bool,
     state: Arc<Mutex<XState>>,
     /// Where rules calls count their rate-limit waits (the stream counts through its outlet).
-    stats: Option<Arc<Stats>>,
+    pub(super) stats: Option<Arc<Stats>>,
 }
 
 #[derive(Debug, Default)]
-struct XState {
+pub(super) struct XState {
     limits: RateLimits,
-    take_over: TakeOverGuard,
+    pub(super) take_over: TakeOverGuard,
 }
 
 /// Why the stream could not be opened.
@@ -222,17 +216,17 @@ impl XClient {
         }
     }
 
-    fn observe(&self, endpoint: Endpoint, headers: &reqwest::header::HeaderMap) {
+    pub(super) fn observe(&self, endpoint: Endpoint, headers: &reqwest::header::HeaderMap) {
         if let Some(limit) = RateLimit::from_headers(headers) {
             self.state().limits.observe(endpoint, limit);
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, XState> {
+    pub(super) fn state(&self) -> MutexGuard<'_, XState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 }

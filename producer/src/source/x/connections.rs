@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use super::{REQUEST_TIMEOUT, XClient, problem::problem_detail};
+use super::client::{REQUEST_TIMEOUT, XClient};
+use super::problem::problem_detail;
 use crate::error::ProducerError;
 
 const CONNECTIONS_PATH: &str = "/2/connections/filtered_stream";
