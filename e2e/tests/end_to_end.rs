@@ -1,4 +1,4 @@
-//! End to end: the producer binary reads the local X server (with faults) into moto Kinesis; the
+//! End to end: the producer (its `App`, the wiring the binary runs) reads the local X server (with faults) into moto Kinesis; the
 //! consumer's local driver feeds the stream, shard by shard, through the Lambda handler into
 //! moto DynamoDB. Every post the server sent is accounted for, under every keyword it matched.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{Harness, finish, posts};
+use common::{Harness, posts};
 use testkit::moto::unique_name;
 use testkit::xserver::Step;
 use twitter_consumer::handler::MetricsOutput;
 use twitter_consumer::{App, Config};
+use twitter_producer::source::StopReason;
 use twitter_table::schema;
 use twitter_tools::driver::{DriveOptions, drain};
 
@@ -33,12 +34,13 @@ async fn every_post_from_x_ends_up_in_the_table_under_each_keyword() {
         }
     }
     let harness = Harness::start(script, &[]).await;
-    let child = harness
-        .producer(&["--max-tweets", "120", "tokio", "crab"])
-        .spawn()
-        .expect("spawn");
-    let (code, stderr) = finish(child, Duration::from_secs(90)).await;
-    assert_eq!(code, 0, "{stderr}");
+    let stopped = harness
+        .run_producer(
+            &["--max-tweets", "120", "tokio", "crab"],
+            Duration::from_secs(90),
+        )
+        .await;
+    assert_eq!(stopped, StopReason::SpendGuard);
 
     // A record no consumer can store, between the good ones: it must not block its shard.
     harness

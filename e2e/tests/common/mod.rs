@@ -1,12 +1,17 @@
-//! A private moto and X server per test, and the producer binary pointed at them (the part of the
-//! producer's own test harness the end-to-end test needs).
+//! A private moto and X server per test, and the producer's own wiring (`App`, exactly what the
+//! binary runs) pointed at them: the part of the producer's test harness the end-to-end test
+//! needs.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Stdio;
 use std::time::Duration;
 
+use clap::Parser;
 use testkit::moto::{self, Moto};
 use testkit::xserver::{Step, XServer, XServerConfig, with_post_id};
+use tokio_util::sync::CancellationToken;
+use twitter_producer::app::App;
+use twitter_producer::config::{Cli, Env, Settings};
+use twitter_producer::source::StopReason;
 
 pub const TOKEN: &str = "integration-bearer-token-s3cr3t";
 
@@ -63,42 +68,34 @@ impl Harness {
         }
     }
 
-    /// The producer binary (built from the producer's own `main.rs`, see Cargo.toml), configured
-    /// for this harness with a clean environment and its own stats file and spool.
-    pub fn producer(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_twitter-producer-e2e"));
-        command
-            .env_clear()
-            .envs(self.moto.env())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_STREAM_NAME", &self.stream)
-            .env("TWITTER_BEARER_TOKEN", TOKEN)
-            .env("TWITTER_API_URL", self.x.base_url())
-            .env(
-                "TWITTER_PRODUCER_STATS_FILE",
-                self.state.path().join("stats.json"),
-            )
-            .env(
-                "TWITTER_PRODUCER_SPOOL_DIR",
-                self.state.path().join("spool"),
-            )
-            .env("RUST_LOG", "info")
-            .args(["--progress-interval", "1"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        command
+    /// Runs the producer in-process, as the binary would with `args` and this harness's
+    /// environment (its own stats file and spool, the real reconnect schedule), until it stops.
+    pub async fn run_producer(&self, args: &[&str], within: Duration) -> StopReason {
+        let stats = self.state.path().join("stats.json");
+        let spool = self.state.path().join("spool");
+        let mut argv = vec![
+            "twitter-producer",
+            "--stats-file",
+            stats.to_str().expect("UTF-8 path"),
+            "--spool-dir",
+            spool.to_str().expect("UTF-8 path"),
+        ];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).expect("the arguments parse");
+        let env = Env::from_vars([
+            ("AWS_STREAM_NAME".to_owned(), self.stream.clone()),
+            ("TWITTER_BEARER_TOKEN".to_owned(), TOKEN.to_owned()),
+            ("TWITTER_API_URL".to_owned(), self.x.base_url()),
+        ])
+        .expect("env");
+        let settings = Settings::new(cli, env).expect("valid settings");
+        let app = App::builder(settings)
+            .aws_config(self.moto.sdk_config().await)
+            .build()
+            .expect("the producer builds");
+        tokio::time::timeout(within, app.run(CancellationToken::new()))
+            .await
+            .expect("the producer stops in time")
+            .expect("the producer runs without error")
     }
-}
-
-/// Waits for the child with a deadline, returning its exit code and stderr.
-pub async fn finish(child: tokio::process::Child, within: Duration) -> (i32, String) {
-    let output = tokio::time::timeout(within, child.wait_with_output())
-        .await
-        .expect("producer exits in time")
-        .expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.code().unwrap_or(-1), stderr)
 }
