@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use serde::Deserialize;
 
-use crate::error::{AwsFailure, ConsumerError};
+use crate::error::ConsumerError;
 
 /// Service error codes that mean "try again later", across DynamoDB and SQS.
 const RETRIABLE_CODES: &[&str] = &[
@@ -34,17 +34,7 @@ const RETRIABLE_CODES: &[&str] = &[
 /// time, and the caller decides whether the record is poison or the batch must be reported.
 pub fn is_retriable(error: &ConsumerError) -> bool {
     match error {
-        ConsumerError::Aws {
-            kind, code, status, ..
-        } => match kind {
-            AwsFailure::Timeout | AwsFailure::Dispatch | AwsFailure::Response => true,
-            AwsFailure::Construction => false,
-            AwsFailure::Service => {
-                code.as_deref()
-                    .is_some_and(|c| RETRIABLE_CODES.contains(&c))
-                    || status.is_some_and(|s| s >= 500 || s == 429)
-            }
-        },
+        ConsumerError::Aws { aws, .. } => aws.is_transient(RETRIABLE_CODES),
         ConsumerError::CallTimeout { .. } | ConsumerError::DeadlineNear => true,
         ConsumerError::Config(_) | ConsumerError::Payload(_) => false,
     }

@@ -2,7 +2,7 @@
 //! stream, so a wrong name fails before the source is touched (X's rules are changed only
 //! after).
 
-use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::AliasedAwsCredentials;
@@ -40,7 +40,7 @@ pub async fn bearer_from_ssm(
         .send()
         .await
         .map_err(|error| {
-            let detail = DisplayErrorContext(&error).to_string();
+            let detail = twitter_errors::aws::describe(&error).to_string();
             if error.code() == Some("ParameterNotFound") {
                 ProducerError::Config(format!(
                     "SSM parameter {name:?} (TWITTER_BEARER_TOKEN_PARAMETER) does not exist"
@@ -79,7 +79,7 @@ pub async fn check_stream(
         }
         Err(error) => Err(ProducerError::Kinesis {
             stream: stream_name.to_owned(),
-            detail: DisplayErrorContext(&error).to_string(),
+            detail: twitter_errors::aws::describe(&error).to_string(),
         }),
     }
 }

@@ -1,6 +1,7 @@
 //! The one place that decides which Kinesis failures are worth another try.
 
 use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response;
 
 /// Error codes that mean "not now": the record is kept and sent again after a back-off.
 /// Everything else (stream gone, access denied, KMS key disabled...) will not get better by
@@ -25,42 +26,13 @@ pub fn is_retriable_code(code: &str) -> bool {
     RETRIABLE_CODES.contains(&code)
 }
 
-/// Whether a failed call is worth another try: timeouts, connection failures and responses
-/// that cannot be read always are; a service error is when its code says so, or when its HTTP
-/// status is a 5xx or 429 (a proxy or load balancer in front of Kinesis answers those with no
-/// error code at all).
-pub fn is_retriable<E, R>(error: &SdkError<E, R>) -> bool
+/// Whether a failed call is worth another try: by the rule every AWS call in the workspace
+/// follows ([`twitter_errors::aws::AwsError::is_transient`]), with Kinesis's codes.
+pub fn is_retriable<E>(error: &SdkError<E, Response>) -> bool
 where
-    E: ProvideErrorMetadata,
-    R: HttpStatus,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(service) => {
-            service.err().code().is_some_and(is_retriable_code)
-                || is_retriable_status(service.raw().status_code())
-        }
-        // Construction failures are bugs or bad configuration: no retry changes them.
-        _ => false,
-    }
-}
-
-/// Whether an HTTP status means "not now" whatever the body says.
-pub fn is_retriable_status(status: u16) -> bool {
-    status == 429 || (500..=599).contains(&status)
-}
-
-/// The HTTP status of a raw response, so [`is_retriable`] can read it from the SDK's.
-pub trait HttpStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::http::Response {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
+    twitter_errors::aws::describe(error).is_transient(RETRIABLE_CODES)
 }
 
 #[cfg(test)]
@@ -75,16 +47,6 @@ mod tests {
             "KMSThrottlingException",
         ] {
             assert!(is_retriable_code(code), "{code}");
-        }
-    }
-
-    #[test]
-    fn a_5xx_or_429_is_retriable_whatever_its_body() {
-        for status in [429, 500, 502, 503, 504] {
-            assert!(is_retriable_status(status), "{status}");
-        }
-        for status in [200, 400, 403, 404, 413] {
-            assert!(!is_retriable_status(status), "{status}");
         }
     }
 

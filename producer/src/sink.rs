@@ -170,13 +170,13 @@ impl KinesisSink {
             Ok(output) => output,
             Err(error) if retry::is_retriable(&error) => {
                 return Ok(CallOutcome::Retry(
-                    aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string(),
+                    twitter_errors::aws::describe(&error).to_string(),
                 ));
             }
             Err(error) => {
                 return Err(ProducerError::Kinesis {
                     stream: self.stream_name.clone(),
-                    detail: aws_sdk_kinesis::error::DisplayErrorContext(&error).to_string(),
+                    detail: twitter_errors::aws::describe(&error).to_string(),
                 });
             }
         };

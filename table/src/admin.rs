@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::TableStatus;
 
@@ -58,18 +59,11 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<(), Table
     Err(TableError::NotActive(table_name.to_owned()))
 }
 
-fn aws_error<E, R>(operation: &'static str, error: SdkError<E, R>) -> TableError
+fn aws_error<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> TableError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = error.code().map(str::to_owned);
-    // The SDK's own Display says only "service error" or "dispatch failure"; the context chain
-    // says what went wrong.
-    let message = error
-        .message()
-        .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
+    let twitter_errors::aws::AwsError { code, message, .. } = twitter_errors::aws::describe(&error);
     TableError::Aws {
         operation,
         code,

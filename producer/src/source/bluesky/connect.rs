@@ -9,7 +9,9 @@ use tokio_tungstenite::tungstenite::{self};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::jetstream::MAX_MESSAGE_BYTES;
-use crate::error::{ProducerError, chain};
+use twitter_errors::chain;
+
+use crate::error::ProducerError;
 use crate::reconnect::Failure;
 use crate::source::connection::ConnectionEnd;
 

@@ -17,7 +17,9 @@ use super::decode::{self, Event};
 use super::endpoint::{Endpoint, rotation_start};
 use super::matcher::{Matcher, Tokens};
 use crate::batch::{self, Entry};
-use crate::error::{ProducerError, chain};
+use twitter_errors::chain;
+
+use crate::error::ProducerError;
 use crate::outlet::{Outlet, Sent};
 use crate::reconnect::Failure;
 use crate::source::connection::{ConnectionEnd, Source, StopReason};

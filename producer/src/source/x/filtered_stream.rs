@@ -16,7 +16,9 @@ use super::decode::{self, Frame, LineCodec, Message};
 use super::problem::Refusal;
 use super::rate_limit::Endpoint;
 use crate::batch::Entry;
-use crate::error::{ProducerError, chain};
+use twitter_errors::chain;
+
+use crate::error::ProducerError;
 use crate::outlet::{Outlet, Sent};
 use crate::reconnect::{Failure, Schedule};
 use crate::source::connection::{self, ConnectionEnd, Source, StopReason};

@@ -15,7 +15,9 @@ use super::client::{REQUEST_TIMEOUT, XClient};
 use super::problem::problem_detail;
 use super::rate_limit::Endpoint;
 use super::rules::{self, ExistingRule, Rule};
-use crate::error::{ProducerError, chain};
+use twitter_errors::chain;
+
+use crate::error::ProducerError;
 
 const RULES_PATH: &str = "/2/tweets/search/stream/rules";
 
