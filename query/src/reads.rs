@@ -10,7 +10,6 @@ use twitter_table::{payload, schema};
 
 use crate::aggregate::{self, By, Entry, KeywordTally};
 use crate::error::QueryError;
-use crate::link::post_link;
 use crate::store::{Order, Store};
 use crate::view::{
     self, KeywordSummary, MAX_RATE_MINUTES, Post, PostLine, Rate, ReportData, Stats,
@@ -240,15 +239,10 @@ pub async fn with_messages(
     Ok(entries
         .into_iter()
         .filter_map(|e| {
-            let id = e.id?;
-            let text = messages.remove(&(id.clone(), keyword.to_owned()));
-            Some(PostLine {
-                link: post_link(&id),
-                id,
-                timestamp: e.timestamp.unwrap_or_default(),
-                username: e.username,
-                text,
-            })
+            let text =
+                e.id.as_ref()
+                    .and_then(|id| messages.remove(&(id.clone(), keyword.to_owned())));
+            PostLine::from_entry(e, text)
         })
         .collect())
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use twitter_table::EventItem;
 
+use crate::aggregate::Entry;
 use crate::link::post_link;
 
 /// One post as `latest` and `report` list it.
@@ -14,6 +15,20 @@ pub struct PostLine {
     pub username: Option<String>,
     pub text: Option<String>,
     pub link: Option<String>,
+}
+
+impl PostLine {
+    /// The line of an index entry, with the post's text; `None` for an entry read without its id.
+    pub fn from_entry(entry: Entry, text: Option<String>) -> Option<PostLine> {
+        let id = entry.id?;
+        Some(PostLine {
+            link: post_link(&id),
+            id,
+            timestamp: entry.timestamp.unwrap_or_default(),
+            username: entry.username,
+            text,
+        })
+    }
 }
 
 /// One post in full.
@@ -103,5 +118,28 @@ mod tests {
         assert_eq!(post.like_count, Some(5));
         assert_eq!(post.link.as_deref(), Some("https://x.com/i/web/status/123"));
         assert_eq!(post_from_items("123", &[]), None);
+    }
+
+    #[test]
+    fn a_post_line_needs_the_entry_id_and_links_it() {
+        let entry = Entry {
+            id: Some("42".into()),
+            timestamp: Some("2026-01-01T00:00:00.000Z".into()),
+            username: Some("carol".into()),
+            ..Entry::default()
+        };
+        let line = PostLine::from_entry(entry.clone(), Some("hi".into())).unwrap();
+        assert_eq!(
+            line,
+            PostLine {
+                id: "42".into(),
+                timestamp: "2026-01-01T00:00:00.000Z".into(),
+                username: Some("carol".into()),
+                text: Some("hi".into()),
+                link: Some("https://x.com/i/web/status/42".into()),
+            }
+        );
+        let no_id = Entry { id: None, ..entry };
+        assert_eq!(PostLine::from_entry(no_id, None), None);
     }
 }
