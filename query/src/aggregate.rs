@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Time, UtcOffset};
 use twitter_table::schema;
+
+use crate::time_format;
 
 /// What a group is called when the entry has no value for the grouping attribute.
 pub const NONE: &str = "(none)";
@@ -114,22 +115,17 @@ fn value_or_none(v: &Option<String>) -> String {
     }
 }
 
-/// `2024-05-13T20:00:00Z` for an hour, `2024-05-13` for a day: a prefix of the stored timestamp,
-/// which is already UTC.
+/// [`time_format::hour_key`] for an hour, [`time_format::day_key`] for a day: a prefix of the
+/// stored timestamp, which is already UTC.
 fn time_bucket(by: By, timestamp: Option<&str>) -> String {
     let Some(t) = timestamp else {
         return NONE.to_owned();
     };
-    match by {
-        By::Hour => t
-            .get(..13)
-            .map(|h| format!("{h}:00:00Z"))
-            .unwrap_or_else(|| NONE.to_owned()),
-        _ => t
-            .get(..10)
-            .map(str::to_owned)
-            .unwrap_or_else(|| NONE.to_owned()),
-    }
+    let key = match by {
+        By::Hour => time_format::hour_key(t),
+        _ => time_format::day_key(t).map(str::to_owned),
+    };
+    key.unwrap_or_else(|| NONE.to_owned())
 }
 
 /// The `n` largest buckets, and what the rest add up to (for charts that cannot show every one).
@@ -215,9 +211,10 @@ fn slot_count(step: Step, since: OffsetDateTime, until: OffsetDateTime) -> usize
 }
 
 /// Posts per slot over a window, every slot present (empty ones are zeros).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
     /// The start of the first slot.
+    #[serde(serialize_with = "time_format::serialize_utc")]
     pub start: OffsetDateTime,
     pub step: Step,
     pub counts: Vec<u64>,
@@ -235,7 +232,7 @@ impl Series {
         let start = step.floor(since);
         let mut counts = vec![0u64; slot_count(step, since, until)];
         for t in timestamps {
-            let Ok(t) = OffsetDateTime::parse(t, &Rfc3339) else {
+            let Some(t) = time_format::parse_stored(t) else {
                 continue;
             };
             if t < since || t >= until {

@@ -1,8 +1,17 @@
 //! `twitter-query`: browse and analyse the EventData table from the terminal.
 //!
-//! Pure modules ([`window`], [`aggregate`], [`render`], [`report`], [`link`]) hold the logic and
-//! are tested without a network; [`store`] is the only code that talks to DynamoDB; [`commands`]
-//! ties them together, and `main.rs` only parses the command line and maps errors to exit codes.
+//! In layers, each using only those below it:
+//!
+//! - [`commands`]: one per subcommand: arguments in, a read, the answer printed in the chosen
+//!   format. `main.rs` only parses the command line and maps errors to exit codes.
+//! - [`reads`]: what each answer reads over the store, returned as [`view`] types (the `--json`
+//!   shapes), never printed; [`view`]: those types, built by pure functions; [`render`]: each
+//!   of them for the terminal, as CSV, as JSON, and the report's HTML page.
+//! - [`store`]: the only code that talks to DynamoDB; [`aggregate`]: counting; [`window`]: the
+//!   `--since`/`--until` window.
+//! - [`time_format`]: every form an instant is written in; [`link`]: where a post opens.
+//!
+//! Everything but [`store`] is pure and tested without a network.
 
 pub mod aggregate;
 pub mod cli;
@@ -10,9 +19,11 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod link;
+pub mod reads;
 pub mod render;
-pub mod report;
 pub mod store;
+pub mod time_format;
+pub mod view;
 pub mod window;
 
 use std::io::Write;
@@ -20,9 +31,9 @@ use std::io::Write;
 pub use error::QueryError;
 
 use crate::cli::Cli;
-use crate::commands::{Context, Format};
+use crate::commands::Context;
 use crate::config::Config;
-use crate::render::Terminal;
+use crate::render::{Format, Terminal};
 use crate::store::Store;
 
 /// Runs the parsed command line: results to `out`, the `--consumed-capacity` line to `err`.

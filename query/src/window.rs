@@ -7,6 +7,9 @@
 
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+use twitter_table::timestamp::utc_millis;
+
+use crate::time_format;
 
 /// What a `--since`/`--until` value may look like, for error messages and `--help`.
 pub const ACCEPTED: &str = "a duration back from now (30m, 24h, 7d, 2w), a date (2026-01-02), an RFC 3339 time (2026-01-02T03:04:05Z) or now";
@@ -75,8 +78,8 @@ impl Window {
             && since > until
         {
             return Err(WindowError::Reversed {
-                since: format_utc(since),
-                until: format_utc(until),
+                since: time_format::utc(since),
+                until: time_format::utc(until),
             });
         }
         Ok(self)
@@ -94,9 +97,11 @@ impl Window {
             return None;
         }
         Some(TimestampBounds {
-            from: self.since.map(timestamp),
+            from: self.since.map(utc_millis),
             // Half-open: the last stored millisecond inside the window.
-            to: self.until.map(|u| timestamp(u - Duration::milliseconds(1))),
+            to: self
+                .until
+                .map(|u| utc_millis(u - Duration::milliseconds(1))),
         })
     }
 }
@@ -108,30 +113,12 @@ pub struct TimestampBounds {
     pub to: Option<String>,
 }
 
-/// An instant in the form the table stores it in (`YYYY-MM-DDTHH:MM:SS.mmmZ`): the one
-/// definition lives in the table crate.
-pub fn timestamp(t: OffsetDateTime) -> String {
-    twitter_table::utc_millis(t)
-}
-
-/// An instant for people: `2026-01-02T03:04:05Z`, with milliseconds only when it has some.
-pub fn format_utc(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    let ms = t.millisecond();
-    let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    if ms == 0 {
-        format!("{base}Z")
-    } else {
-        format!("{base}.{ms:03}Z")
-    }
+impl TimestampBounds {
+    /// No bound on either side.
+    pub const ALL_TIME: TimestampBounds = TimestampBounds {
+        from: None,
+        to: None,
+    };
 }
 
 /// Reads one `--since`/`--until` value; `flag` names it in the error.
@@ -323,21 +310,5 @@ mod tests {
         assert_eq!(w.since, Some(datetime!(2026-03-04 11:00 UTC)));
         let w = Window::parse_or(Some("2h"), None, NOW, last_hour).unwrap();
         assert_eq!(w.since, Some(datetime!(2026-03-04 10:34:56.789 UTC)));
-    }
-
-    #[test]
-    fn formatting_for_people_drops_zero_milliseconds() {
-        assert_eq!(
-            format_utc(datetime!(2026-01-02 03:04:05 UTC)),
-            "2026-01-02T03:04:05Z"
-        );
-        assert_eq!(
-            format_utc(datetime!(2026-01-02 03:04:05.067 +01:00)),
-            "2026-01-02T02:04:05.067Z"
-        );
-        assert_eq!(
-            timestamp(datetime!(2026-01-02 03:04:05 UTC)),
-            "2026-01-02T03:04:05.000Z"
-        );
     }
 }

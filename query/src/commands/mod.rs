@@ -1,8 +1,8 @@
-//! The commands: each reads through the [`Store`], counts with [`crate::aggregate`], and prints
-//! one result in the chosen format.
+//! The commands: each turns its arguments into a read ([`crate::reads`]) and prints the answer
+//! in the chosen [`Format`] ([`crate::render`]).
 //!
-//! One file per command; this module holds what they share: the [`Context`], the output
-//! [`Format`], and the small helpers that print.
+//! One file per command, each used only from here; this module holds what they share: the
+//! [`Context`], and checks and parsing of arguments.
 
 mod keywords;
 mod latest;
@@ -13,28 +13,13 @@ mod stats;
 
 use std::io::Write;
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cli::{Command, WindowArgs};
 use crate::error::QueryError;
-use crate::render::{self, Terminal};
+use crate::render::{Format, Terminal};
 use crate::store::Store;
-use crate::window::{self, TimestampBounds, Window};
-
-pub use latest::PostLine;
-pub use rate::{MinuteCount, Peak, Rate, rate_of};
-pub use report::ReportSummary;
-pub use show::Post;
-pub use stats::Stats;
-
-/// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Human,
-    Json,
-    Csv,
-}
+use crate::window::Window;
 
 /// What every command needs.
 #[derive(Debug)]
@@ -102,66 +87,6 @@ pub fn validate(command: &Command, format: Format) -> Result<(), QueryError> {
     Ok(())
 }
 
-const ALL_TIME: TimestampBounds = TimestampBounds {
-    from: None,
-    to: None,
-};
-
-fn csv_writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
-    csv::Writer::from_writer(out)
-}
-
-fn json(out: &mut dyn Write, value: &impl Serialize) -> Result<(), QueryError> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out).map_err(QueryError::Output)
-}
-
-fn line(out: &mut dyn Write, text: &str) -> Result<(), QueryError> {
-    writeln!(out, "{text}").map_err(QueryError::Output)
-}
-
-/// `2024-05-13 20:59:04` from the stored `2024-05-13T20:59:04.000Z` (milliseconds kept when
-/// there are some); anything else as it is.
-pub fn human_time(stored: &str) -> String {
-    match stored.get(..19) {
-        Some(head) if stored.len() == 24 && stored.ends_with('Z') => {
-            let ms = &stored[19..23];
-            let head = head.replacen('T', " ", 1);
-            if ms == ".000" {
-                head
-            } else {
-                format!("{head}{ms}")
-            }
-        }
-        _ => stored.to_owned(),
-    }
-}
-
-fn human_time_bucket(key: &str) -> String {
-    // 2024-05-13T20:00:00Z -> 2024-05-13 20:00
-    match key.get(..16) {
-        Some(head) if key.len() == 20 => head.replacen('T', " ", 1),
-        _ => key.to_owned(),
-    }
-}
-
-fn window_text(window: &Window) -> String {
-    match (window.since, window.until) {
-        (None, None) => "all time".to_owned(),
-        (Some(s), None) => format!("since {}", window::format_utc(s)),
-        (None, Some(u)) => format!("before {}", window::format_utc(u)),
-        (Some(s), Some(u)) => format!(
-            "from {} to {}",
-            window::format_utc(s),
-            window::format_utc(u)
-        ),
-    }
-}
-
-fn quoted(keyword: &str) -> String {
-    format!("\"{}\"", render::one_line(keyword))
-}
-
 /// The `--since`/`--until` window, each side open unless given.
 fn parse_window(window_args: &WindowArgs, now: OffsetDateTime) -> Result<Window, QueryError> {
     Window::parse(
@@ -175,23 +100,6 @@ fn parse_window(window_args: &WindowArgs, now: OffsetDateTime) -> Result<Window,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stored_times_read_well() {
-        assert_eq!(
-            human_time("2024-05-13T20:59:04.000Z"),
-            "2024-05-13 20:59:04"
-        );
-        assert_eq!(
-            human_time("2024-05-13T20:59:04.120Z"),
-            "2024-05-13 20:59:04.120"
-        );
-        assert_eq!(human_time("garbage"), "garbage");
-        assert_eq!(
-            human_time_bucket("2024-05-13T20:00:00Z"),
-            "2024-05-13 20:00"
-        );
-    }
 
     #[test]
     fn raw_cannot_be_combined_with_json() {

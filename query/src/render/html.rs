@@ -4,33 +4,12 @@
 
 use std::fmt::Write as _;
 
+use twitter_table::timestamp::utc_millis;
+
+use super::text;
 use crate::aggregate::{Bucket, By, NONE, Series, Step};
-use crate::commands::{PostLine, human_time};
-use crate::render;
-
-/// One breakdown chart: the largest groups, and the rest summed.
-#[derive(Debug, Clone)]
-pub struct Breakdown {
-    pub title: &'static str,
-    pub by: By,
-    pub buckets: Vec<Bucket>,
-    pub other: Option<Bucket>,
-}
-
-/// Everything the page shows.
-#[derive(Debug, Clone)]
-pub struct ReportData {
-    pub keyword: String,
-    pub table: String,
-    /// The window in words (`all time`, `from ... to ...`).
-    pub window: String,
-    pub generated_at: String,
-    pub posts: u64,
-    pub series: Series,
-    pub breakdowns: Vec<Breakdown>,
-    /// Newest first.
-    pub latest: Vec<PostLine>,
-}
+use crate::time_format;
+use crate::view::{Breakdown, PostLine, ReportData};
 
 /// Text safe inside an element or a quoted attribute.
 pub fn escape(text: &str) -> String {
@@ -85,7 +64,7 @@ footer { color: var(--muted); font-size: 12px; }
 "#;
 
 /// The whole page.
-pub fn render(data: &ReportData) -> String {
+pub fn report(data: &ReportData) -> String {
     let keyword = escape(&data.keyword);
     let mut html = String::with_capacity(64 * 1024);
     let _ = write!(
@@ -105,7 +84,7 @@ pub fn render(data: &ReportData) -> String {
         .peak()
         .map(|(t, n)| {
             (
-                render::thousands(n),
+                text::thousands(n),
                 format!("busiest {step}: {}", slot_label(data.series.step, t)),
             )
         })
@@ -117,7 +96,7 @@ pub fn render(data: &ReportData) -> String {
          <div class=\"card\"><b>{}</b><span>{}</span></div>\n\
          <div class=\"card\"><b>{:.2}</b><span>mean posts per {step}</span></div>\n\
          </div>\n",
-        render::thousands(data.posts),
+        text::thousands(data.posts),
         peak.0,
         escape(&peak.1),
         data.series.mean(),
@@ -155,11 +134,14 @@ pub fn render(data: &ReportData) -> String {
     html
 }
 
+/// A slot labelled as its bucket is: `2026-01-01 20:00` for a minute or an hour, `2026-01-01`
+/// for a day.
 fn slot_label(step: Step, t: time::OffsetDateTime) -> String {
-    let full = crate::window::format_utc(t);
     match step {
-        Step::Minute | Step::Hour => full[..16].replacen('T', " ", 1),
-        Step::Day => full[..10].to_owned(),
+        Step::Minute | Step::Hour => time_format::human_minute(&time_format::utc_minute(t)),
+        Step::Day => time_format::day_key(&utc_millis(t))
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
@@ -271,7 +253,7 @@ fn bar_chart(b: &Breakdown) -> String {
             By::Author if !other && bucket.key != NONE => format!("@{}", bucket.key),
             _ => bucket.key.clone(),
         };
-        let label = render::truncate(&render::one_line(&label), 26).into_owned();
+        let label = text::truncate(&text::one_line(&label), 26).into_owned();
         let width = (W - LABEL - COUNT) * bucket.count as f64 / max as f64;
         let class = if *other { "other" } else { "bar" };
         let _ = writeln!(
@@ -289,7 +271,7 @@ fn bar_chart(b: &Breakdown) -> String {
             bucket.count,
             LABEL + width.max(1.0) + 6.0,
             y + 16.0,
-            render::thousands(bucket.count),
+            text::thousands(bucket.count),
         );
     }
     svg.push_str("</svg>\n");
@@ -314,7 +296,7 @@ fn latest_posts(posts: &[PostLine]) -> String {
              <div class=\"text\">{}</div></li>",
             escape(user),
             escape(&p.timestamp),
-            escape(&human_time(&p.timestamp)),
+            escape(&time_format::human(&p.timestamp)),
             escape(p.text.as_deref().unwrap_or("")),
         );
     }
@@ -372,7 +354,7 @@ mod tests {
 
     #[test]
     fn text_from_the_table_never_becomes_markup() {
-        let html = render(&data());
+        let html = report(&data());
         assert!(!html.contains("<script"));
         assert!(!html.contains("<img"));
         assert!(!html.contains("<b>cats"));
@@ -384,7 +366,7 @@ mod tests {
 
     #[test]
     fn the_page_loads_nothing_from_anywhere() {
-        let html = render(&data());
+        let html = report(&data());
         for needle in [
             "src=\"", "<link", "url(", "@import", "<script", "<iframe", "<object",
         ] {
@@ -397,7 +379,7 @@ mod tests {
 
     #[test]
     fn charts_have_a_bar_per_nonzero_slot_and_group() {
-        let html = render(&data());
+        let html = report(&data());
         let time = &html[html.find("class=\"chart time\"").unwrap()..];
         let time = &time[..time.find("</svg>").unwrap()];
         assert_eq!(time.matches("<rect class=\"bar\"").count(), 2);
