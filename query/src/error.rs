@@ -2,7 +2,8 @@
 
 use std::error::Error as StdError;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -79,21 +80,19 @@ pub enum QueryError {
 
 impl QueryError {
     /// Maps an SDK error, naming the missing table when that is what DynamoDB said.
-    pub fn from_sdk<E, R>(operation: &'static str, table: &str, error: SdkError<E, R>) -> QueryError
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        table: &str,
+        error: SdkError<E, HttpResponse>,
+    ) -> QueryError
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
-        let code = error.code().map(str::to_owned);
+        let twitter_errors::aws::AwsError { code, message, .. } =
+            twitter_errors::aws::describe(&error);
         if code.as_deref() == Some("ResourceNotFoundException") {
             return QueryError::TableNotFound(table.to_owned());
         }
-        // The SDK's own Display says only "service error" or "dispatch failure"; the context
-        // chain says what actually went wrong (connection refused, expired token, ...).
-        let message = error
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
         QueryError::Aws {
             operation,
             code,
