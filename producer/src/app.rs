@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::aws;
+use crate::budget::MonthlyBudget;
 use crate::config::Settings;
 use crate::error::ProducerError;
 use crate::pipeline::Pipeline;
@@ -56,11 +57,24 @@ impl AppBuilder {
     pub fn build(self) -> Result<App, ProducerError> {
         let stats = Arc::new(Stats::default());
         let (spool, spool_reader) = Spool::open(&self.settings.spool, Arc::clone(&stats))?;
+        // Read under the spool's lock: one producer counts a spool's month.
+        let budget = self
+            .settings
+            .monthly_budget
+            .map(|limit| {
+                MonthlyBudget::open(
+                    &self.settings.spool.dir,
+                    limit,
+                    time::OffsetDateTime::now_utc(),
+                )
+            })
+            .transpose()?;
         Ok(App {
             settings: self.settings,
             stats,
             spool,
             spool_reader,
+            budget,
             aws_config: self.aws_config,
             reconnect: self.reconnect,
             event_timeout: self.event_timeout,
@@ -75,6 +89,7 @@ pub struct App {
     stats: Arc<Stats>,
     spool: Spool,
     spool_reader: SpoolReader,
+    budget: Option<MonthlyBudget>,
     aws_config: Option<aws_config::SdkConfig>,
     reconnect: Option<Schedule>,
     event_timeout: Option<Duration>,
@@ -121,6 +136,7 @@ impl App {
             stats,
             spool,
             spool_reader,
+            budget,
             aws_config,
             reconnect,
             event_timeout,
@@ -155,6 +171,7 @@ impl App {
                 spool,
                 spool_reader,
                 max_posts: settings.max_posts,
+                budget,
             },
             stats_file: settings.stats_file,
             status_addr: settings.status_addr,
@@ -213,6 +230,8 @@ impl Started {
                 tracing::info!(max_tweets = max_posts, "spend guard reached; stopped")
             }
             StopReason::Shutdown => tracing::info!("stopped on signal"),
+            // The budget said why when it stopped the source.
+            StopReason::MonthlyBudget => {}
         }
         Ok(stop)
     }

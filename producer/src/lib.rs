@@ -13,6 +13,7 @@
 pub mod app;
 pub mod aws;
 pub mod batch;
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod keyword;

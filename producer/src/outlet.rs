@@ -1,11 +1,12 @@
 //! The one way a post leaves a source: the per-record size check, the spool and the spend
-//! guard.
+//! guards (`--max-tweets`, `--monthly-budget`).
 
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{self, Entry};
+use crate::budget::MonthlyBudget;
 use crate::source::StopReason;
 use crate::spool::Spool;
 use crate::stats::Stats;
@@ -17,6 +18,7 @@ pub struct Outlet {
     pub stats: Arc<Stats>,
     max_posts: Option<u64>,
     forwarded: u64,
+    budget: Option<MonthlyBudget>,
     pub shutdown: CancellationToken,
 }
 
@@ -34,6 +36,7 @@ impl Outlet {
         spool: Spool,
         stats: Arc<Stats>,
         max_posts: Option<u64>,
+        budget: Option<MonthlyBudget>,
         shutdown: CancellationToken,
     ) -> Outlet {
         Outlet {
@@ -41,8 +44,22 @@ impl Outlet {
             stats,
             max_posts,
             forwarded: 0,
+            budget,
             shutdown,
         }
+    }
+
+    /// Whether the monthly budget allows no more posts: checked before each connection, so a
+    /// start in a spent month reads nothing.
+    pub fn budget_exhausted(&mut self) -> bool {
+        let Some(budget) = &mut self.budget else {
+            return false;
+        };
+        let exhausted = budget.exhausted(time::OffsetDateTime::now_utc());
+        if exhausted {
+            tracing::info!("{}", budget.reached_message());
+        }
+        exhausted
     }
 
     /// Whether Kinesis can hold the record; one it cannot is logged and counted, and must not be
@@ -63,6 +80,12 @@ impl Outlet {
     pub async fn send(&mut self, entry: Entry) -> Sent {
         self.spool.append(&entry, &self.shutdown).await;
         self.forwarded += 1;
+        if let Some(budget) = &mut self.budget
+            && budget.count(time::OffsetDateTime::now_utc())
+        {
+            tracing::info!("{}", budget.reached_message());
+            return Sent::Stop(StopReason::MonthlyBudget);
+        }
         if self.max_posts.is_some_and(|max| self.forwarded >= max) {
             return Sent::Stop(StopReason::SpendGuard);
         }

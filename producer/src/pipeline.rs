@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::MonthlyBudget;
 use crate::error::ProducerError;
 use crate::outlet::Outlet;
 use crate::sink::KinesisSink;
@@ -30,6 +31,7 @@ pub struct Pipeline {
     pub spool: Spool,
     pub spool_reader: SpoolReader,
     pub max_posts: Option<u64>,
+    pub budget: Option<MonthlyBudget>,
 }
 
 impl Pipeline {
@@ -88,6 +90,7 @@ impl Pipeline {
             spool,
             spool_reader,
             max_posts,
+            budget,
         } = self;
         // The reader also stops when the sink dies, instead of spooling posts nobody will write.
         let stop_reading = shutdown.child_token();
@@ -105,7 +108,13 @@ impl Pipeline {
             }
             result
         };
-        let outlet = Outlet::new(spool.clone(), stats, max_posts, stop_reading.clone());
+        let outlet = Outlet::new(
+            spool.clone(),
+            stats,
+            max_posts,
+            budget,
+            stop_reading.clone(),
+        );
         let read = async {
             let result = source.read(outlet, timing).await;
             // Nothing more comes: the sink writes what is left and ends.

@@ -53,6 +53,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_tweets: Option<u64>,
 
+    /// Spend guard across restarts: stop cleanly once N posts were read in the current calendar
+    /// month (UTC), counted in the spool directory; until the month turns, a start stops at once.
+    #[arg(long, value_name = "POSTS", env = "TWITTER_PRODUCER_MONTHLY_BUDGET", value_parser = clap::value_parser!(u64).range(1..))]
+    pub monthly_budget: Option<u64>,
+
     /// Reconnect when nothing, keep-alives included, arrived for this long. X sends a keep-alive
     /// at least every 20 s; on Jetstream the producer pings every third of this and the host
     /// answers.

@@ -20,6 +20,8 @@ pub struct SpoolSettings {
 pub struct Settings {
     pub source: SourceSettings,
     pub max_posts: Option<u64>,
+    /// `--monthly-budget`: posts a calendar month may read.
+    pub monthly_budget: Option<u64>,
     pub stall_timeout: Duration,
     pub linger: Duration,
     pub spool: SpoolSettings,
@@ -69,6 +71,7 @@ impl Settings {
         Ok(Settings {
             source,
             max_posts: cli.max_tweets,
+            monthly_budget: cli.monthly_budget,
             stall_timeout: Duration::from_secs(cli.stall_timeout),
             linger: Duration::from_millis(cli.linger_ms),
             spool,

@@ -17,6 +17,8 @@ pub enum StopReason {
     Shutdown,
     /// `--max-tweets` posts were handed to the sink.
     SpendGuard,
+    /// `--monthly-budget` posts were read this month.
+    MonthlyBudget,
 }
 
 /// How one connection ended.
@@ -49,7 +51,7 @@ pub trait Source {
     fn before_reconnect(&mut self, _end: ConnectionEnd) {}
 }
 
-/// Reads `source` until a signal, the spend guard, or an error no retry can fix, reconnecting
+/// Reads `source` until a signal, a spend guard, or an error no retry can fix, reconnecting
 /// on `schedule` in between.
 pub async fn run<S: Source>(
     mut source: S,
@@ -59,6 +61,9 @@ pub async fn run<S: Source>(
     let mut backoff = ReconnectBackoff::new(schedule);
     let mut first = true;
     loop {
+        if outlet.budget_exhausted() {
+            return Ok(StopReason::MonthlyBudget);
+        }
         if !first {
             outlet.stats.reconnects.inc();
         }
