@@ -7,4 +7,5 @@ pub mod fixtures;
 pub mod jetstream;
 pub mod kinesis_faults;
 pub mod moto;
+pub mod server;
 pub mod xserver;
