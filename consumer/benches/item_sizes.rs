@@ -8,6 +8,7 @@ mod corpus;
 
 use std::io::Write;
 
+use testkit::records::x_record;
 use twitter_consumer::item::{self, ItemOptions};
 use twitter_table::payload;
 use twitter_table::size::write_units;
@@ -52,7 +53,7 @@ fn main() {
                 .len(),
         );
         let items = item::build_items(
-            &corpus::record(&p.id, &p.keywords, &p.line),
+            &x_record(&p.line, &p.keywords),
             ItemOptions {
                 retention_days: Some(30),
             },
@@ -106,7 +107,7 @@ fn main() {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in &posts {
             let items = item::build_items(
-                &corpus::record(&p.id, &p.keywords, &p.line),
+                &x_record(&p.line, &p.keywords),
                 ItemOptions {
                     retention_days: Some(30),
                 },

@@ -7,6 +7,7 @@ mod corpus;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use testkit::records::x_record;
 use twitter_consumer::item::{self, ItemOptions};
 use twitter_consumer::post;
 use twitter_table::payload;
@@ -15,7 +16,7 @@ fn bench(c: &mut Criterion) {
     let posts = corpus::posts();
     let data: Vec<Vec<u8>> = posts
         .iter()
-        .map(|p| corpus::record(&p.id, &p.keywords, &p.line))
+        .map(|p| x_record(&p.line, &p.keywords))
         .collect();
     let mut g = c.benchmark_group("per_post");
     g.throughput(Throughput::Elements(posts.len() as u64));

@@ -135,20 +135,15 @@ pub fn lowest<'a>(sequence_numbers: impl IntoIterator<Item = &'a str>) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use testkit::records::FixtureRecord;
     use time::macros::datetime;
-    use twitter_record::{Header, Source};
 
     fn record(id: &str, keywords: &[&str], text: &str) -> Vec<u8> {
         let line = format!(r#"{{"data":{{"id":"{id}","text":"{text}"}}}}"#);
-        twitter_record::encode(
-            &Header {
-                source: Source::X,
-                id,
-                keywords,
-                received_at: datetime!(2024-05-13 20:59:00 UTC),
-            },
-            &line,
-        )
+        FixtureRecord::x(&line)
+            .keywords(keywords)
+            .received_at(datetime!(2024-05-13 20:59:00 UTC))
+            .encode()
     }
 
     #[test]

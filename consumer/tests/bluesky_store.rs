@@ -12,10 +12,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use twitter_consumer::{handle, invoke};
-use twitter_record::{Header, Source};
 use twitter_table::{EventItem, payload};
 
 use testkit::fixtures::jetstream_events as events;
+use testkit::records::FixtureRecord;
 
 fn is_post_creation(v: &Value) -> bool {
     v["kind"] == "commit"
@@ -32,16 +32,11 @@ fn at_uri(v: &Value) -> String {
 }
 
 /// The producer's record for a Jetstream message.
-fn record(message: &str, id: &str, keywords: &[&str]) -> Vec<u8> {
-    twitter_record::encode(
-        &Header {
-            source: Source::Bluesky,
-            id,
-            keywords,
-            received_at: datetime!(2026-07-04 14:40:00.123 UTC),
-        },
-        message,
-    )
+fn record(message: &str, keywords: &[&str]) -> Vec<u8> {
+    FixtureRecord::bluesky(message)
+        .keywords(keywords)
+        .received_at(datetime!(2026-07-04 14:40:00.123 UTC))
+        .encode()
 }
 
 /// What the item should hold, worked out from the raw message independently of the crate.
@@ -112,13 +107,13 @@ async fn every_fixture_post_creation_is_stored_and_other_events_are_dead_lettere
     assert_eq!(posts.len(), 18);
     let mut data: Vec<Vec<u8>> = posts
         .iter()
-        .map(|(line, id)| record(line, id, &["bluesky", "crab"]))
+        .map(|(line, _)| record(line, &["bluesky", "crab"]))
         .collect();
     // A post update that reached the stream anyway (an older or broken producer).
     let update = posts[0]
         .0
         .replacen("\"operation\":\"create\"", "\"operation\":\"update\"", 1);
-    data.push(record(&update, &posts[0].1, &["crab"]));
+    data.push(record(&update, &["crab"]));
 
     let outcome = invoke(
         &app,

@@ -21,9 +21,9 @@ use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
 use common::{event, test_config};
 use lambda_runtime::{Context, LambdaEvent};
+use testkit::records::FixtureRecord;
 use time::macros::datetime;
 use twitter_consumer::{App, BatchOutcome, Config, MetricsOutput, invoke};
-use twitter_record::{Header, Source};
 use twitter_table::schema;
 
 const TABLE: &str = "EventData";
@@ -34,15 +34,10 @@ fn post(id: u64) -> Vec<u8> {
     let line = format!(
         r#"{{"data":{{"id":"{id}","text":"post {id}","created_at":"2026-01-02T03:04:05.000Z","lang":"en"}}}}"#
     );
-    twitter_record::encode(
-        &Header {
-            source: Source::X,
-            id: &id,
-            keywords: &["rust"],
-            received_at: datetime!(2026-01-02 03:04:06 UTC),
-        },
-        &line,
-    )
+    FixtureRecord::x(&line)
+        .keywords(&["rust"])
+        .received_at(datetime!(2026-01-02 03:04:06 UTC))
+        .encode()
 }
 
 fn dynamodb(rules: &[&Rule]) -> DynamoDb {

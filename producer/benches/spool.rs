@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use testkit::records::FixtureRecord;
 use tokio_util::sync::CancellationToken;
 use twitter_producer::batch::{Entry, MAX_RECORDS_PER_CALL};
 use twitter_producer::config::SpoolSettings;
@@ -24,16 +25,14 @@ fn entries() -> Vec<Entry> {
         .enumerate()
         .map(|(i, line)| {
             let id = (1_900_000_000_000_000_000u64 + i as u64).to_string();
-            let keywords = ["tokio"];
-            let header = twitter_record::Header {
-                source: twitter_record::Source::X,
-                id: &id,
-                keywords: &keywords,
-                received_at: time::OffsetDateTime::now_utc(),
-            };
+            let data = FixtureRecord::x(line)
+                .id(&id)
+                .keywords(&["tokio"])
+                .received_at(time::OffsetDateTime::now_utc())
+                .encode();
             Entry {
-                partition_key: id.clone(),
-                data: twitter_record::encode(&header, line).into(),
+                partition_key: id,
+                data: data.into(),
                 position: None,
             }
         })

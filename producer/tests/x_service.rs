@@ -10,6 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Harness, finish, posts};
+use testkit::server::wait_until;
 use testkit::xserver::{Endpoint, RateLimits, Step};
 
 const EXIT_WITHIN: Duration = Duration::from_secs(60);
@@ -37,18 +38,6 @@ async fn wait_for_metric(addr: &str, line: &str, within: Duration) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
-}
-
-/// Waits until `condition` holds; `false` at the deadline.
-async fn wait_until(within: Duration, condition: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    while !condition() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    true
 }
 
 fn terminate(child: &tokio::process::Child) {
@@ -91,8 +80,10 @@ async fn after_a_crash_the_stale_connection_is_ended_and_posts_flow_again() {
     crashed.start_kill().expect("SIGKILL");
     crashed.wait().await.expect("reaped");
     assert!(
-        wait_until(Duration::from_secs(10), || harness.x.stale_connections()
-            == 1)
+        wait_until(
+            || harness.x.stale_connections() == 1,
+            Duration::from_secs(10)
+        )
         .await,
         "the dead client's connection did not go stale"
     );
@@ -143,8 +134,10 @@ async fn no_take_over_waits_for_the_connection_and_never_ends_it() {
         .spawn()
         .expect("spawn");
     assert!(
-        wait_until(Duration::from_secs(30), || harness.x.too_many_connections()
-            == 1)
+        wait_until(
+            || harness.x.too_many_connections() == 1,
+            Duration::from_secs(30)
+        )
         .await,
         "never connected"
     );
@@ -174,8 +167,10 @@ async fn a_stream_that_flaps_is_retried_on_x_linear_schedule_not_in_a_loop() {
     let harness = Harness::start(vec![Step::FlapForever], &[]).await;
     let child = harness.producer(&["tokio"]).spawn().expect("spawn");
     assert!(
-        wait_until(Duration::from_secs(30), || harness.x.connection_attempts()
-            >= 1)
+        wait_until(
+            || harness.x.connection_attempts() >= 1,
+            Duration::from_secs(30)
+        )
         .await,
         "never connected"
     );

@@ -15,7 +15,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::server::LocalServer;
 
 const PUT_RECORDS_TARGET: &str = "Kinesis_20131202.PutRecords";
 
@@ -42,9 +44,8 @@ pub enum Fault {
 /// A running proxy; dropping it stops it.
 #[derive(Debug)]
 pub struct KinesisFaults {
-    addr: SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 #[derive(Debug)]
@@ -67,18 +68,9 @@ impl Shared {
     }
 }
 
-impl Drop for KinesisFaults {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 impl KinesisFaults {
     /// Starts on a free loopback port, forwarding to `upstream` (moto's endpoint).
     pub async fn start(upstream: &str) -> std::io::Result<KinesisFaults> {
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
@@ -91,17 +83,20 @@ impl KinesisFaults {
         let router = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
-                tracing::warn!(%error, "Kinesis fault proxy stopped");
-            }
-        });
-        Ok(KinesisFaults { addr, shared, task })
+        let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let server =
+            LocalServer::start(any_port, CancellationToken::new(), |listener| async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::warn!(%error, "Kinesis fault proxy stopped");
+                }
+            })
+            .await?;
+        Ok(KinesisFaults { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`: the value for `AWS_ENDPOINT_URL`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     pub fn set(&self, fault: Fault) {

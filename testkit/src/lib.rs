@@ -7,4 +7,6 @@ pub mod fixtures;
 pub mod jetstream;
 pub mod kinesis_faults;
 pub mod moto;
+pub mod records;
+pub mod server;
 pub mod xserver;

@@ -21,10 +21,10 @@ use anyhow::{Context, bail};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use clap::Parser;
 use futures::StreamExt;
+use testkit::records::FixtureRecord;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use twitter_consumer::item::{ItemOptions, build_items};
-use twitter_record::{Header, Source};
 use twitter_table::schema;
 use twitter_table::size::{INDEX_ENTRY_OVERHEAD_BYTES, index_entry_size};
 
@@ -118,15 +118,11 @@ async fn main() -> anyhow::Result<()> {
         let created = end - time::Duration::milliseconds(back);
         post["data"]["id"] = serde_json::Value::String(id.clone());
         post["data"]["created_at"] = serde_json::Value::String(created.format(&Rfc3339)?);
-        let record = twitter_record::encode(
-            &Header {
-                source: Source::X,
-                id: &id,
-                keywords: &[args.keyword.as_str()],
-                received_at: created,
-            },
-            &serde_json::to_string(&post)?,
-        );
+        let line = serde_json::to_string(&post)?;
+        let record = FixtureRecord::x(&line)
+            .keywords(&[args.keyword.as_str()])
+            .received_at(created)
+            .encode();
         let built = build_items(&record, ItemOptions::default())
             .map_err(|p| anyhow::anyhow!("post {id}: {}", p.detail))?;
         for item in built {

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
-use time::macros::datetime;
-use twitter_record::{Header, Source};
+use testkit::records::x_record;
 
 pub struct Post {
     pub id: String,
@@ -54,19 +53,6 @@ pub fn posts() -> Vec<Post> {
     posts
 }
 
-pub fn record(id: &str, keywords: &[String], line: &str) -> Vec<u8> {
-    let keywords: Vec<&str> = keywords.iter().map(String::as_str).collect();
-    twitter_record::encode(
-        &Header {
-            source: Source::X,
-            id,
-            keywords: &keywords,
-            received_at: datetime!(2026-01-02 03:04:05.678 UTC),
-        },
-        line,
-    )
-}
-
 /// `n` records cycling through the corpus, each post given a fresh id so nothing is deduplicated.
 pub fn records(n: usize) -> Vec<Vec<u8>> {
     let posts = posts();
@@ -74,7 +60,7 @@ pub fn records(n: usize) -> Vec<Vec<u8>> {
         .map(|i| {
             let p = &posts[i % posts.len()];
             let id = format!("{}{:04}", &p.id[..p.id.len() - 4], i);
-            record(&id, &p.keywords, &p.line.replace(&p.id, &id))
+            x_record(&p.line.replace(&p.id, &id), &p.keywords)
         })
         .collect()
 }

@@ -1,8 +1,8 @@
 //! Items built from whole producer records: every attribute, both sources, every poison kind.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use testkit::records::FixtureRecord;
 use time::macros::datetime;
-use twitter_record::{Header, Source};
 use twitter_table::size::{INDEX_ENTRY_OVERHEAD_BYTES, MAX_ITEM_BYTES, WRITE_UNIT_BYTES};
 use twitter_table::{EventItem, payload, schema};
 
@@ -11,15 +11,10 @@ use super::*;
 const LINE: &str = r#"{"data":{"id":"1790124601021706634","text":"hello #rust @ferris","author_id":"7","created_at":"2024-05-13T20:58:58.000Z","lang":"en","entities":{"hashtags":[{"tag":"rust"}],"mentions":[{"username":"ferris"}]},"public_metrics":{"retweet_count":0,"reply_count":1,"like_count":2,"quote_count":0},"geo":{"place_id":"p"}},"includes":{"users":[{"id":"7","username":"carol","name":"Carol"}],"places":[{"id":"p","country":"Japan","country_code":"JP"}]},"matching_rules":[{"id":"1","tag":"rust"},{"id":"2","tag":"ferris"}]}"#;
 
 fn record(keywords: &[&str]) -> Vec<u8> {
-    twitter_record::encode(
-        &Header {
-            source: Source::X,
-            id: "1790124601021706634",
-            keywords,
-            received_at: datetime!(2024-05-13 20:59:00.123456 UTC),
-        },
-        LINE,
-    )
+    FixtureRecord::x(LINE)
+        .keywords(keywords)
+        .received_at(datetime!(2024-05-13 20:59:00.123456 UTC))
+        .encode()
 }
 
 #[test]
@@ -175,16 +170,13 @@ fn poison_kinds_are_classified() {
 const BLUESKY_POST: &str = r#"{"did":"did:plc:q235v55g5unth4zjjdpacfdr","time_us":1779719009157119,"kind":"commit","commit":{"rev":"3mmoojpaqkn2z","operation":"create","collection":"app.bsky.feed.post","rkey":"3mmoojp4cd223","record":{"$type":"app.bsky.feed.post","createdAt":"2026-05-25T16:23:28.757+02:00","langs":["ja","en"],"facets":[{"index":{"byteStart":0,"byteEnd":5},"features":[{"$type":"app.bsky.richtext.facet#tag","tag":"Rust"}]}],"text":"Latency #Rust crab"},"cid":"bafyreicl7rzkxdrm4zz2ehbx52kuk3mvfow6p3gzfys72r5grvskxoswy4"}}"#;
 const BLUESKY_ID: &str = "at://did:plc:q235v55g5unth4zjjdpacfdr/app.bsky.feed.post/3mmoojp4cd223";
 
+/// Under [`BLUESKY_ID`] whatever the message, so that messages no producer sends can be tried.
 fn bluesky_record(message: &str, keywords: &[&str]) -> Vec<u8> {
-    twitter_record::encode(
-        &Header {
-            source: Source::Bluesky,
-            id: BLUESKY_ID,
-            keywords,
-            received_at: datetime!(2026-05-25 14:23:29.5 UTC),
-        },
-        message,
-    )
+    FixtureRecord::bluesky(message)
+        .id(BLUESKY_ID)
+        .keywords(keywords)
+        .received_at(datetime!(2026-05-25 14:23:29.5 UTC))
+        .encode()
 }
 
 #[test]
@@ -326,15 +318,10 @@ fn oversized_item_is_poison() {
         })
         .collect();
     let line = format!(r#"{{"data":{{"id":"1","text":"{text}"}}}}"#);
-    let data = twitter_record::encode(
-        &Header {
-            source: Source::X,
-            id: "1",
-            keywords: &["k"],
-            received_at: datetime!(2024-05-13 20:59:00 UTC),
-        },
-        &line,
-    );
+    let data = FixtureRecord::x(&line)
+        .keywords(&["k"])
+        .received_at(datetime!(2024-05-13 20:59:00 UTC))
+        .encode();
     let poison = build_items(&data, ItemOptions::default()).expect_err("too large");
     assert_eq!(poison.reason, PoisonReason::TooLarge);
 }

@@ -11,11 +11,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use testkit::moto::{Moto, unique_name};
-use time::macros::datetime;
+use testkit::records::FixtureRecord;
 use twitter_consumer::dlq::DeadLetterMessage;
 use twitter_consumer::retry::RetryPolicy;
 use twitter_consumer::{App, Config, MetricsOutput};
-use twitter_record::{Header, Source};
 use twitter_table::EventItem;
 
 pub const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/tweets";
@@ -30,18 +29,12 @@ pub fn fixture_posts() -> Vec<FixturePost> {
     posts
 }
 
-/// The producer's record for a post.
+/// The producer's record for a post, under `post.id` (which a test may set apart from the line's).
 pub fn record_for(post: &FixturePost) -> Vec<u8> {
-    let keywords: Vec<&str> = post.keywords.iter().map(String::as_str).collect();
-    twitter_record::encode(
-        &Header {
-            source: Source::X,
-            id: &post.id,
-            keywords: &keywords,
-            received_at: datetime!(2026-01-02 03:04:05.678 UTC),
-        },
-        &post.line,
-    )
+    FixtureRecord::x(&post.line)
+        .id(&post.id)
+        .keywords(&post.keywords)
+        .encode()
 }
 
 /// A Lambda Kinesis event (the shape of aws_lambda_events' fixture) carrying `data`, with

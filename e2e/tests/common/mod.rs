@@ -56,6 +56,7 @@ impl Harness {
                 .collect(),
             script,
             keepalive_interval: Duration::from_millis(200),
+            ..Default::default()
         })
         .await
         .expect("x server starts");
@@ -85,7 +86,7 @@ impl Harness {
         let env = Env::from_vars([
             ("AWS_STREAM_NAME".to_owned(), self.stream.clone()),
             ("TWITTER_BEARER_TOKEN".to_owned(), TOKEN.to_owned()),
-            ("TWITTER_API_URL".to_owned(), self.x.base_url()),
+            ("TWITTER_API_URL".to_owned(), self.x.url()),
         ])
         .expect("env");
         let settings = Settings::new(cli, env).expect("valid settings");

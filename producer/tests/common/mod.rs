@@ -200,6 +200,7 @@ impl Harness {
                 .collect(),
             script,
             keepalive_interval: Duration::from_millis(200),
+            ..Default::default()
         })
         .await
         .expect("x server starts");
@@ -209,7 +210,7 @@ impl Harness {
     fn source_env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("TWITTER_BEARER_TOKEN", TOKEN.to_owned()),
-            ("TWITTER_API_URL", self.x.base_url()),
+            ("TWITTER_API_URL", self.x.url()),
         ]
     }
 

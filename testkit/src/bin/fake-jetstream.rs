@@ -99,7 +99,7 @@ async fn main() -> ExitCode {
             );
         }
     };
-    if let Err(code) = announce("fake-jetstream", &server.url().to_string()) {
+    if let Err(code) = announce("fake-jetstream", &server.url()) {
         return code;
     }
     tracing::info!(events = count, "serving");

@@ -13,7 +13,7 @@ use clap::Parser;
 use serde_json::Value;
 use testkit::cli::{announce, fail, init_tracing, parse_args, serve_until_signal};
 use testkit::xserver::{
-    DEFAULT_SLOW_READER_TIMEOUT, Pace, StartOptions, Step, XServer, XServerConfig, with_post_id,
+    DEFAULT_SLOW_READER_TIMEOUT, Pace, Step, XServer, XServerConfig, with_post_id,
 };
 
 /// Serves the X API v2 filtered stream on 127.0.0.1 from post lines in FILE(s).
@@ -75,13 +75,11 @@ async fn main() -> ExitCode {
         consumer_credentials: cli.consumer_key.zip(cli.consumer_secret),
         script: script(&lines, count, Duration::from_millis(cli.interval_ms)),
         keepalive_interval: Duration::from_millis(cli.keepalive_ms),
+        keep_delivered_lines: false,
         ..Default::default()
     };
-    let options = StartOptions {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, cli.port)),
-        keep_delivered_lines: false,
-    };
-    let server = match XServer::start_with(config, options).await {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, cli.port));
+    let server = match XServer::start_on(config, addr).await {
         Ok(server) => server,
         Err(error) => {
             return fail(
@@ -95,7 +93,7 @@ async fn main() -> ExitCode {
             Duration::from_millis(cli.slow_reader_timeout_ms),
         )));
     }
-    if let Err(code) = announce("fake-x", &server.base_url().to_string()) {
+    if let Err(code) = announce("fake-x", &server.url()) {
         return code;
     }
     tracing::info!(posts = count, distinct_lines = lines.len(), "serving");

@@ -31,14 +31,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_util::sync::CancellationToken;
 
 use connection::Connection;
 pub use lines::{lines, retimed, shifted, stamped, time_us, with_rkey};
 use subscription::{Filter, read_query};
+
+use crate::server::{LocalServer, wait_until};
 
 pub use crate::fixtures::{CONTIGUOUS, GOLDEN_MIXED};
 
@@ -194,8 +195,9 @@ struct Shared {
     ping_interval: Duration,
     clock_offset_us: i64,
     honour_max_message_size: bool,
-    /// `true` once the host is dead (or dropped).
-    dead: watch::Sender<bool>,
+    /// Cancelled once the host is dead: by [`Step::Die`], or with the server's shutdown token,
+    /// of which it is a child.
+    dead: CancellationToken,
     firehose: Arc<Mutex<Firehose>>,
     ledger: Mutex<Ledger>,
 }
@@ -210,33 +212,25 @@ impl Shared {
     }
 
     fn die(&self) {
-        self.dead.send_replace(true);
+        self.dead.cancel();
     }
 
     fn is_dead(&self) -> bool {
-        *self.dead.borrow()
+        self.dead.is_cancelled()
     }
 }
 
 /// A running host; dropping it stops it, open connections included.
 pub struct JetstreamServer {
-    addr: SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for JetstreamServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JetstreamServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.addr())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for JetstreamServer {
-    fn drop(&mut self) {
-        self.shared.dead.send_replace(true);
-        self.task.abort();
     }
 }
 
@@ -246,6 +240,7 @@ impl JetstreamServer {
         Self::start_on(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
     }
 
+    /// Starts on `addr` (port 0: a free one).
     pub async fn start_on(
         config: JetstreamServerConfig,
         addr: SocketAddr,
@@ -275,14 +270,13 @@ impl JetstreamServer {
         firehose: Arc<Mutex<Firehose>>,
         addr: SocketAddr,
     ) -> std::io::Result<JetstreamServer> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
         let shared = Arc::new(Shared {
             filter_collections: config.filter_collections,
             ping_interval: config.ping_interval.max(Duration::from_millis(1)),
             clock_offset_us: config.clock_offset_us,
             honour_max_message_size: config.honour_max_message_size,
-            dead: watch::Sender::new(false),
+            dead: shutdown.child_token(),
             firehose,
             ledger: Mutex::new(Ledger {
                 script: config.script.into(),
@@ -296,7 +290,7 @@ impl JetstreamServer {
         let accepting = Arc::clone(&shared);
         // A dead host keeps its port, so that no other server of a parallel test can take it,
         // and closes every connection before the handshake.
-        let task = tokio::spawn(async move {
+        let server = LocalServer::start(addr, shutdown, |listener| async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
@@ -308,18 +302,31 @@ impl JetstreamServer {
                 }
                 tokio::spawn(serve(socket, Arc::clone(&accepting)));
             }
-        });
-        Ok(JetstreamServer { addr, shared, task })
+        })
+        .await?;
+        Ok(JetstreamServer { server, shared })
     }
 
-    /// `ws://127.0.0.1:PORT/subscribe`: what `JETSTREAM_URL` should say.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// `ws://127.0.0.1:PORT/subscribe`: the subscription endpoint's WebSocket URL, what
+    /// `JETSTREAM_URL` should say.
     pub fn url(&self) -> String {
-        format!("ws://{}/subscribe", self.addr)
+        format!("ws://{}/subscribe", self.addr())
     }
 
-    /// `127.0.0.1:PORT`: the host as a client names it.
+    /// `127.0.0.1:PORT`: the host as a client names it (in the position it saves), which tells
+    /// two hosts of one firehose apart.
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        self.addr().to_string()
+    }
+
+    /// Closes every open connection and stops listening; on return the port is free again.
+    /// Unlike [`JetstreamServer::die`], nothing is left holding the port.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 
     /// Every handshake, refused ones included, in order.
@@ -355,15 +362,9 @@ impl JetstreamServer {
         script_done && firehose.head == firehose.events.len()
     }
 
+    /// Waits until [`JetstreamServer::finished`]; `false` if it is not after `timeout`.
     pub async fn wait_until_finished(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !self.finished() {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        true
+        wait_until(|| self.finished(), timeout).await
     }
 
     /// `n` more events happen now, whoever listens: as while a client is stopped.
@@ -443,9 +444,9 @@ async fn serve(socket: TcpStream, shared: Arc<Shared>) {
         return;
     };
     let mut connection = Connection::open(socket, Arc::clone(&shared), index);
-    let mut dead = shared.dead.subscribe();
+    let dead = shared.dead.clone();
     tokio::select! {
-        _ = dead.wait_for(|dead| *dead) => {}
+        () = dead.cancelled() => {}
         () = connection.run() => {}
     }
     shared.ledger().open_connections -= 1;

@@ -156,11 +156,11 @@ impl Feed {
 
     pub async fn next_chunk(&mut self) -> Option<Bytes> {
         let ctl = Arc::clone(&self.ctl);
-        let mut shutdown = self.shared.shutdown.clone();
+        let shutdown = self.shared.shutdown.clone();
         let polled = tokio::select! {
             biased;
-            // Only fires when the XServer is dropped.
-            _ = shutdown.changed() => Polled::ServerGone,
+            // Only fires when the XServer shuts down or is dropped.
+            () = shutdown.cancelled() => Polled::ServerGone,
             () = ctl.killed() => Polled::Killed,
             chunk = self.produce() => Polled::Chunk(chunk),
         };

@@ -1,13 +1,13 @@
 //! Starting and stopping the server, what a test can ask it, and the behaviours a test can
 //! switch on before (or while) a client connects.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::{delete, get, post};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::answers::not_found;
 use super::connections::{delete_connections, get_connections};
@@ -17,45 +17,33 @@ use super::rules::{get_rules, post_rules};
 use super::shared::{Ledger, Shared};
 use super::stream::stream;
 use super::token::token;
-use super::{Rule, RuleRequest, StartOptions, XServerConfig};
+use super::{Rule, RuleRequest, XServerConfig};
+use crate::server::{LocalServer, wait_until};
 
 /// A running server; dropping it stops it, open streams included.
 pub struct XServer {
-    addr: std::net::SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
-    // Dropping the sender ends every open stream body.
-    _shutdown: watch::Sender<()>,
 }
 
 impl std::fmt::Debug for XServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("XServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.addr())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for XServer {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
 impl XServer {
     /// Starts on 127.0.0.1 with a free port.
     pub async fn start(config: XServerConfig) -> std::io::Result<XServer> {
-        Self::start_with(config, StartOptions::default()).await
+        Self::start_on(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
     }
 
-    pub async fn start_with(
-        config: XServerConfig,
-        options: StartOptions,
-    ) -> std::io::Result<XServer> {
-        let listener = tokio::net::TcpListener::bind(options.addr).await?;
-        let addr = listener.local_addr()?;
-        let (shutdown_tx, shutdown_rx) = watch::channel(());
-        let mut ledger = Ledger::new(config.script, options.keep_delivered_lines);
+    /// Starts on `addr` (port 0: a free one).
+    pub async fn start_on(config: XServerConfig, addr: SocketAddr) -> std::io::Result<XServer> {
+        let shutdown = CancellationToken::new();
+        let mut ledger = Ledger::new(config.script, config.keep_delivered_lines);
         for (value, tag) in config.initial_rules {
             ledger.rules.seed(value, tag);
         }
@@ -63,7 +51,7 @@ impl XServer {
             config.bearer_token,
             config.consumer_credentials,
             config.keepalive_interval.max(Duration::from_millis(1)),
-            shutdown_rx,
+            shutdown.clone(),
             ledger,
         ));
         let router = Router::new()
@@ -78,22 +66,28 @@ impl XServer {
             .route("/oauth2/token", post(token))
             .fallback(not_found)
             .with_state(shared.clone());
-        let task = tokio::spawn(async move {
+        let server = LocalServer::start(addr, shutdown, |listener| async move {
             if let Err(error) = axum::serve(listener, router).await {
                 tracing::warn!(%error, "fake X server stopped");
             }
-        });
-        Ok(XServer {
-            addr,
-            shared,
-            task,
-            _shutdown: shutdown_tx,
         })
+        .await?;
+        Ok(XServer { server, shared })
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash: the API's base URL, what `TWITTER_API_URL`
+    /// should say.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    /// Ends every open stream and stops listening; on return the port is free again.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 
     // --- Behaviours. Set them before the client connects; they hold until changed. ---
@@ -219,18 +213,12 @@ impl XServer {
 
     /// Every step consumed, no cut line waiting to be delivered again, and no paced post
     /// waiting in a connection's buffer.
-    pub fn script_finished(&self) -> bool {
+    pub fn finished(&self) -> bool {
         self.shared.ledger().finished()
     }
 
+    /// Waits until [`XServer::finished`]; `false` if it is not after `timeout`.
     pub async fn wait_until_finished(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !self.script_finished() {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        true
+        wait_until(|| self.finished(), timeout).await
     }
 }

@@ -33,7 +33,6 @@ mod token;
 #[cfg(test)]
 mod tests;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 pub use feed::{DEFAULT_SLOW_READER_TIMEOUT, Pace};
@@ -56,6 +55,9 @@ pub struct XServerConfig {
     pub script: Vec<Step>,
     /// Once the script is exhausted, the connection stays open sending `\r\n` this often.
     pub keepalive_interval: Duration,
+    /// Keep every delivered line for [`XServer::delivered`]. A long benchmark run turns this off
+    /// so memory stays flat; [`XServer::delivered_count`] still counts.
+    pub keep_delivered_lines: bool,
 }
 
 impl Default for XServerConfig {
@@ -66,6 +68,7 @@ impl Default for XServerConfig {
             initial_rules: Vec::new(),
             script: Vec::new(),
             keepalive_interval: Duration::from_secs(1),
+            keep_delivered_lines: true,
         }
     }
 }
@@ -154,22 +157,4 @@ pub struct RuleRequest {
     pub dry_run: bool,
     pub add: Vec<(String, String)>,
     pub delete_ids: Vec<String>,
-}
-
-/// How to run the server beyond what the X protocol covers.
-#[derive(Debug, Clone)]
-pub struct StartOptions {
-    pub addr: SocketAddr,
-    /// Keep every delivered line for [`XServer::delivered`]. A long benchmark run turns this off
-    /// so memory stays flat; [`XServer::delivered_count`] still counts.
-    pub keep_delivered_lines: bool,
-}
-
-impl Default for StartOptions {
-    fn default() -> Self {
-        StartOptions {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            keep_delivered_lines: true,
-        }
-    }
 }

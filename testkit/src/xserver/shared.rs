@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::Step;
 use super::connections::Slots;
@@ -18,8 +18,8 @@ pub(super) struct Shared {
     pub bearer_token: String,
     pub consumer_credentials: Option<(String, String)>,
     pub keepalive_interval: Duration,
-    /// Changes only when the server is dropped: ends every open stream.
-    pub shutdown: watch::Receiver<()>,
+    /// Cancelled when the server shuts down (or is dropped): ends every open stream.
+    pub shutdown: CancellationToken,
     ledger: Mutex<Ledger>,
 }
 
@@ -28,7 +28,7 @@ impl Shared {
         bearer_token: String,
         consumer_credentials: Option<(String, String)>,
         keepalive_interval: Duration,
-        shutdown: watch::Receiver<()>,
+        shutdown: CancellationToken,
         ledger: Ledger,
     ) -> Shared {
         Shared {

@@ -122,10 +122,9 @@ fn decide(shared: &Shared, query: Option<String>, headers: &HeaderMap) -> Decisi
 /// The connection is accepted and the request read, and then no response comes for `hang`.
 async fn hang_before_headers(shared: &Shared, hang: Duration, then: Response) -> Response {
     tracing::info!(?hang, "stream: holding back the response headers");
-    let mut shutdown = shared.shutdown.clone();
     tokio::select! {
         () = tokio::time::sleep(hang) => {}
-        _ = shutdown.changed() => {}
+        () = shared.shutdown.cancelled() => {}
     }
     then
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::server::wait_until;
 use crate::xserver::*;
 
 #[tokio::test]
@@ -21,7 +22,7 @@ async fn a_stale_connection_holds_the_slot_until_the_connections_api_ends_it() {
     assert_eq!(server.too_many_connections(), 2);
 
     let listed: serde_json::Value = client()
-        .get(format!("{}/2/connections", server.base_url()))
+        .get(format!("{}/2/connections", server.url()))
         .bearer_auth(TOKEN)
         .send()
         .await
@@ -33,10 +34,7 @@ async fn a_stale_connection_holds_the_slot_until_the_connections_api_ends_it() {
     assert_eq!(listed["data"][0]["endpoint_name"], "filtered_stream");
 
     let wrong = client()
-        .delete(format!(
-            "{}/2/connections/filtered_stream",
-            server.base_url()
-        ))
+        .delete(format!("{}/2/connections/filtered_stream", server.url()))
         .bearer_auth("wrong")
         .send()
         .await
@@ -84,14 +82,10 @@ async fn a_client_that_vanishes_can_leave_a_stale_connection() {
     server.keep_vanished_connections(true);
     drop(connect(&server).await);
     // The server notices at its next write; the slot then stays taken.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while server.stale_connections() == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the vanished client was never noticed"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert!(
+        wait_until(|| server.stale_connections() > 0, Duration::from_secs(5)).await,
+        "the vanished client was never noticed"
+    );
     assert_eq!(connect(&server).await.status(), 429);
     assert_eq!(server.open_connections(), 1);
     delete_connections(&server).await;

@@ -37,7 +37,7 @@ async fn connects_count_down_the_window_and_the_one_past_it_gets_a_plain_429() {
     assert!(body.get("connection_issue").is_none(), "{body}");
     assert_eq!(server.rate_limited(Endpoint::StreamConnect), 1);
     assert_eq!(server.connection_attempts(), 3);
-    assert!(server.script_finished());
+    assert!(server.finished());
 }
 
 #[tokio::test]

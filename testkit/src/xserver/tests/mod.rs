@@ -31,7 +31,7 @@ pub(super) async fn connect(server: &XServer) -> reqwest::Response {
     client()
         .get(format!(
             "{}/2/tweets/search/stream?tweet.fields=created_at",
-            server.base_url()
+            server.url()
         ))
         .bearer_auth(TOKEN)
         .send()
@@ -69,7 +69,7 @@ pub(super) async fn rules_call(server: &XServer, query: &str, body: Value) -> (u
     let response = client()
         .post(format!(
             "{}/2/tweets/search/stream/rules{query}",
-            server.base_url()
+            server.url()
         ))
         .bearer_auth(TOKEN)
         .json(&body)
@@ -103,10 +103,7 @@ pub(super) fn unix_now() -> u64 {
 
 pub(super) async fn delete_connections(server: &XServer) -> (u16, Value) {
     let response = client()
-        .delete(format!(
-            "{}/2/connections/filtered_stream",
-            server.base_url()
-        ))
+        .delete(format!("{}/2/connections/filtered_stream", server.url()))
         .bearer_auth(TOKEN)
         .send()
         .await

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::server::wait_until;
 use crate::xserver::*;
 
 /// Distinct post lines of about `bytes` each, so a few fill the socket buffers.
@@ -59,7 +60,7 @@ async fn posts_come_at_the_pace_one_per_write_and_a_reader_that_keeps_up_loses_n
     assert_eq!(server.delivered(), posts);
     assert_eq!(server.slow_reader_drops(), 0);
     assert!(server.lost().is_empty());
-    assert!(server.script_finished());
+    assert!(server.finished());
 }
 
 #[tokio::test]
@@ -82,7 +83,7 @@ async fn control_steps_keep_their_place_between_paced_posts() {
     );
     let mut second = connect(&server).await;
     assert_eq!(read_lines(&mut second, 3).await, posts[3..]);
-    assert!(server.script_finished());
+    assert!(server.finished());
 }
 
 #[tokio::test]
@@ -99,14 +100,10 @@ async fn a_reader_that_takes_nothing_is_dropped_and_what_was_buffered_is_lost() 
         Pace::per_second(400).with_slow_reader_timeout(Duration::from_millis(300)),
     ));
     let response = connect(&server).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.slow_reader_drops() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the idle reader was never dropped"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        wait_until(|| server.slow_reader_drops() > 0, Duration::from_secs(10)).await,
+        "the idle reader was never dropped"
+    );
     // Reading again now gets exactly what was handed to the socket, then the end.
     let body = String::from_utf8(read_to_end(response).await).unwrap();
     let received: Vec<String> = body
@@ -134,5 +131,5 @@ async fn a_reader_that_takes_nothing_is_dropped_and_what_was_buffered_is_lost() 
         "the rest waits for the next connection"
     );
     assert_eq!(server.slow_reader_drops(), 1);
-    assert!(!server.script_finished());
+    assert!(!server.finished());
 }

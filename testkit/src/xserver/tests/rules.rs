@@ -94,10 +94,7 @@ async fn rules_add_dry_run_duplicate_invalid_delete() {
     assert_eq!(requests[4].delete_ids, vec![old_id.to_owned(), "42".into()]);
 
     let listed: Value = client()
-        .get(format!(
-            "{}/2/tweets/search/stream/rules",
-            server.base_url()
-        ))
+        .get(format!("{}/2/tweets/search/stream/rules", server.url()))
         .bearer_auth(TOKEN)
         .send()
         .await
@@ -110,10 +107,7 @@ async fn rules_add_dry_run_duplicate_invalid_delete() {
 
     rules_call(&server, "", json!({"delete": {"ids": [dog_id]}})).await;
     let empty: Value = client()
-        .get(format!(
-            "{}/2/tweets/search/stream/rules",
-            server.base_url()
-        ))
+        .get(format!("{}/2/tweets/search/stream/rules", server.url()))
         .bearer_auth(TOKEN)
         .send()
         .await
@@ -130,7 +124,7 @@ async fn wrong_bearer_token_gets_401() {
     let server = XServer::start(XServerConfig::default()).await.unwrap();
     for path in ["/2/tweets/search/stream/rules", "/2/tweets/search/stream"] {
         let response = client()
-            .get(format!("{}{path}", server.base_url()))
+            .get(format!("{}{path}", server.url()))
             .bearer_auth("wrong")
             .send()
             .await
@@ -152,7 +146,7 @@ async fn oauth2_token_exchange() {
     .unwrap();
     let exchange = |secret: &'static str| {
         client()
-            .post(format!("{}/oauth2/token", server.base_url()))
+            .post(format!("{}/oauth2/token", server.url()))
             .basic_auth("key", Some(secret))
             .header("content-type", "application/x-www-form-urlencoded")
             .body("grant_type=client_credentials")
@@ -234,10 +228,7 @@ async fn rules_answers_carry_rate_limits_and_a_used_up_window_answers_429_until_
     });
     let get = || {
         client()
-            .get(format!(
-                "{}/2/tweets/search/stream/rules",
-                server.base_url()
-            ))
+            .get(format!("{}/2/tweets/search/stream/rules", server.url()))
             .bearer_auth(TOKEN)
             .send()
     };

@@ -101,12 +101,12 @@ async fn drop_mid_line_redelivers_the_whole_line() {
     let expected = format!("{a}\r\n{}", &b[..b.len() / 2]);
     assert_eq!(first, expected.as_bytes());
     assert_eq!(server.delivered(), vec![a.clone()]);
-    assert!(!server.script_finished(), "the cut line is still owed");
+    assert!(!server.finished(), "the cut line is still owed");
 
     let second = read_to_end(connect(&server).await).await;
     assert_eq!(second, format!("{b}\r\n{c}\r\n").as_bytes());
     assert_eq!(server.delivered(), vec![a, b, c]);
-    assert!(server.script_finished());
+    assert!(server.finished());
 }
 
 #[tokio::test]
@@ -134,9 +134,9 @@ async fn reject_steps_answer_connection_attempts_in_order() {
         body,
         format!("{line}\r\n{OPERATIONAL_DISCONNECT}\r\n").as_bytes()
     );
-    assert!(!server.script_finished());
+    assert!(!server.finished());
     assert_eq!(connect(&server).await.status(), 401);
-    assert!(server.script_finished());
+    assert!(server.finished());
     assert_eq!(server.connection_attempts(), 4);
 }
 
@@ -174,7 +174,7 @@ async fn stall_ends_the_connection_and_many_posts_coalesce() {
         "{chunks} chunks for {} posts",
         posts.len()
     );
-    assert!(server.script_finished());
+    assert!(server.finished());
 }
 
 #[tokio::test]
@@ -224,7 +224,7 @@ async fn a_flapping_stream_sends_one_keep_alive_and_closes_every_connection() {
         assert_eq!(read_to_end(response).await, b"\r\n");
     }
     assert!(server.delivered().is_empty());
-    assert!(!server.script_finished(), "a flapping stream never ends");
+    assert!(!server.finished(), "a flapping stream never ends");
 }
 
 #[tokio::test]
@@ -256,7 +256,7 @@ async fn appended_steps_reach_an_open_connection() {
     .await
     .unwrap();
     let mut response = connect(&server).await;
-    assert!(server.script_finished());
+    assert!(server.finished());
     server.append_script([Step::Post(post(1))]);
     assert_eq!(read_lines(&mut response, 1).await, server.delivered());
     assert_eq!(server.delivered().len(), 1);
