@@ -30,6 +30,24 @@ pub fn jetstream_events() -> Vec<&'static str> {
         .collect()
 }
 
+/// `fixtures/x-stream/stream-2024-string-rule-ids.jsonl`: X stream lines as X sends them.
+pub const X_STREAM: &str =
+    include_str!("../../fixtures/x-stream/stream-2024-string-rule-ids.jsonl");
+
+/// `count` posts of [`X_STREAM`] in turn, each under an id of its own (1900000000000000000,
+/// then on by one), so that every post a test sends can be accounted for.
+pub fn distinct_x_posts(count: usize) -> Vec<String> {
+    let lines: Vec<&str> = X_STREAM.lines().filter(|l| !l.trim().is_empty()).collect();
+    (0..count)
+        .map(|i| {
+            crate::xserver::with_post_id(
+                lines[i % lines.len()],
+                &(1_900_000_000_000_000_000u64 + i as u64).to_string(),
+            )
+        })
+        .collect()
+}
+
 /// `fixtures/<name>` in this repository.
 pub fn fixtures_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

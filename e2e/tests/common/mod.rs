@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use testkit::moto::{self, Moto};
-use testkit::xserver::{Step, XServer, XServerConfig, with_post_id};
+use testkit::xserver::{Step, XServer, XServerConfig};
 use tokio_util::sync::CancellationToken;
 use twitter_producer::app::App;
 use twitter_producer::config::{Cli, Env, Settings};
@@ -15,21 +15,7 @@ use twitter_producer::source::StopReason;
 
 pub const TOKEN: &str = "integration-bearer-token-s3cr3t";
 
-pub const FIXTURE: &str =
-    include_str!("../../../fixtures/x-stream/stream-2024-string-rule-ids.jsonl");
-
-/// The fixture's posts, each with a distinct id so every one can be accounted for.
-pub fn posts(count: usize) -> Vec<String> {
-    let lines: Vec<&str> = FIXTURE.lines().filter(|l| !l.trim().is_empty()).collect();
-    (0..count)
-        .map(|i| {
-            with_post_id(
-                lines[i % lines.len()],
-                &(1_900_000_000_000_000_000u64 + i as u64).to_string(),
-            )
-        })
-        .collect()
-}
+pub use testkit::fixtures::distinct_x_posts as posts;
 
 pub struct Harness {
     pub moto: Moto,

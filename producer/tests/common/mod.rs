@@ -16,16 +16,13 @@ pub mod bluesky;
 
 use clap::Parser;
 use testkit::moto::{self, Moto, StoredRecord};
-use testkit::xserver::{Step, XServer, XServerConfig, with_post_id};
+use testkit::xserver::{Step, XServer, XServerConfig};
 use twitter_producer::app::{App, AppBuilder};
 use twitter_producer::config::{Cli, Env, Settings};
 use twitter_producer::reconnect::Schedule;
 use twitter_producer::source::SourceKind;
 
 pub const TOKEN: &str = "integration-bearer-token-s3cr3t";
-
-pub const FIXTURE: &str =
-    include_str!("../../../fixtures/x-stream/stream-2024-string-rule-ids.jsonl");
 
 /// In-process runs reconnect on the source's schedule at test speed: milliseconds where the
 /// real one waits seconds or minutes (a minute after a 429), growing the way the source's own
@@ -48,18 +45,9 @@ pub fn fast_reconnect(kind: SourceKind) -> Schedule {
 /// on both.
 const IN_PROCESS_ARGS: [&str; 4] = ["--linger-ms", "20", "--spool-sync-ms", "10"];
 
-/// The fixture's posts, each with a distinct id so every one can be accounted for.
-pub fn posts(count: usize) -> Vec<String> {
-    let lines: Vec<&str> = FIXTURE.lines().filter(|l| !l.trim().is_empty()).collect();
-    (0..count)
-        .map(|i| {
-            with_post_id(
-                lines[i % lines.len()],
-                &(1_900_000_000_000_000_000u64 + i as u64).to_string(),
-            )
-        })
-        .collect()
-}
+// Not every test binary sends X posts.
+#[allow(unused_imports)]
+pub use testkit::fixtures::distinct_x_posts as posts;
 
 /// What every producer test stands on: its own moto with one Kinesis stream, and a state
 /// directory.
