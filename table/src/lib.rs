@@ -17,4 +17,4 @@ pub mod timestamp;
 
 pub use error::TableError;
 pub use item::{EventItem, IndexEntry};
-pub use timestamp::utc_millis;
+pub use timestamp::{checked_utc_millis, utc_millis};

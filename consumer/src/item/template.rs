@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use twitter_record::{Record, Source};
-use twitter_table::{EventItem, payload, schema, utc_millis};
+use twitter_table::{EventItem, checked_utc_millis, payload, schema};
 
 use super::ItemOptions;
 use super::poison::{Poison, PoisonReason};
@@ -32,7 +32,15 @@ pub(super) fn event_template<'r>(
         NotAPost::NoData => Poison::new(PoisonReason::NotAPost, "the post line has no data object"),
         NotAPost::NotAPostCreation(reason) => Poison::new(PoisonReason::NotAPost, reason),
     })?;
-    let received_at = utc_millis(record.received_at);
+    let received_at = checked_utc_millis(record.received_at).ok_or_else(|| {
+        Poison::new(
+            PoisonReason::NotRecordFormat,
+            format!(
+                "received_at {} is outside the years 0000-9999 (UTC) the table holds",
+                record.received_at
+            ),
+        )
+    })?;
     let created_at = fields
         .created_at
         .as_deref()
@@ -41,9 +49,9 @@ pub(super) fn event_template<'r>(
         .time_us
         .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1000).ok());
     let timestamp = post_time(created_at, firehose_time)
-        .map(utc_millis)
-        // Without a creation time the post still needs an index sort key: the receive time is the
-        // closest known.
+        .and_then(checked_utc_millis)
+        // Without a creation time (or with one the table cannot hold) the post still needs an
+        // index sort key: the receive time is the closest known.
         .unwrap_or_else(|| received_at.clone());
     let payload = payload::compress(line.as_bytes())
         .map_err(|e| Poison::new(PoisonReason::NotRecordFormat, e.to_string()))?;
@@ -101,7 +109,14 @@ fn post_time(
     firehose_time: Option<OffsetDateTime>,
 ) -> Option<OffsetDateTime> {
     match (created_at, firehose_time) {
-        (Some(created), Some(seen)) if created > seen + CREATED_AT_FUTURE_TOLERANCE => Some(seen),
+        (Some(created), Some(seen))
+            if seen
+                .checked_add(CREATED_AT_FUTURE_TOLERANCE)
+                // Past the end of time a `createdAt` cannot be later still.
+                .is_some_and(|latest| created > latest) =>
+        {
+            Some(seen)
+        }
         (Some(created), _) => Some(created),
         (None, seen) => seen,
     }

@@ -333,3 +333,55 @@ fn index_entry_is_small_and_excludes_payload() {
     assert!(items[0].index_size < WRITE_UNIT_BYTES);
     assert!(items[0].index_size > INDEX_ENTRY_OVERHEAD_BYTES);
 }
+
+/// Times anyone with stream access can write: none of them may panic the builder (a panic fails
+/// the whole batch, which Lambda retries and bisects until it discards it).
+#[test]
+fn a_receive_time_the_table_cannot_hold_is_poison_not_a_panic() {
+    let data = FixtureRecord::x(LINE)
+        .keywords(&["rust"])
+        .received_at(datetime!(9999-12-31 23:59:59 -01:00))
+        .encode();
+    let poison = build_items(&data, ItemOptions::default()).expect_err("poison");
+    assert_eq!(poison.reason, PoisonReason::NotRecordFormat);
+    assert!(poison.detail.contains("received_at"), "{}", poison.detail);
+}
+
+#[test]
+fn a_post_time_the_table_cannot_hold_falls_back_to_the_receive_time() {
+    let line = LINE.replace("2024-05-13T20:58:58.000Z", "9999-12-31T23:59:59-01:00");
+    let data = FixtureRecord::x(&line)
+        .keywords(&["rust"])
+        .received_at(datetime!(2024-05-13 20:59:00.123456 UTC))
+        .encode();
+    let items = build_items(&data, ItemOptions::default()).expect("items");
+    assert_eq!(
+        items[0].attributes[schema::TIMESTAMP]
+            .as_s()
+            .ok()
+            .map(String::as_str),
+        Some("2024-05-13T20:59:00.123Z")
+    );
+}
+
+#[test]
+fn a_firehose_time_at_the_end_of_time_does_not_overflow() {
+    for time_us in [253_402_300_700_000_000_i64, 253_402_300_799_000_000] {
+        let message = format!(
+            r#"{{"did":"did:plc:abc","time_us":{time_us},"kind":"commit","commit":{{"rev":"r","operation":"create","collection":"app.bsky.feed.post","rkey":"3k","record":{{"$type":"app.bsky.feed.post","text":"hi rust","createdAt":"2024-05-13T20:58:58.000Z","langs":["en"]}},"cid":"c"}}}}"#
+        );
+        let data = FixtureRecord::bluesky(&message)
+            .keywords(&["rust"])
+            .received_at(datetime!(2024-05-13 20:59:00 UTC))
+            .encode();
+        let items = build_items(&data, ItemOptions::default()).expect("items");
+        assert_eq!(
+            items[0].attributes[schema::TIMESTAMP]
+                .as_s()
+                .ok()
+                .map(String::as_str),
+            Some("2024-05-13T20:58:58.000Z"),
+            "{time_us}"
+        );
+    }
+}
