@@ -17,7 +17,7 @@ use twitter_record::jetstream::{
     Commit, Envelope, MENTION_FEATURE, PostRecord, TAG_FEATURE, post_uri,
 };
 
-use crate::post::{NotAPost, PostFields};
+use crate::post::{NotAPost, PostFields, unique};
 
 pub use twitter_record::jetstream::POST_COLLECTION;
 
@@ -220,17 +220,6 @@ fn without_hash(tag: Cow<'_, str>) -> Cow<'_, str> {
             None => Cow::Owned(t),
         },
     }
-}
-
-/// Each value once, in order, empty ones dropped.
-fn unique<'a>(values: Vec<Cow<'a, str>>) -> Vec<Cow<'a, str>> {
-    let mut out: Vec<Cow<'a, str>> = Vec::with_capacity(values.len());
-    for v in values {
-        if !v.is_empty() && !out.contains(&v) {
-            out.push(v);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! rest.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -153,11 +154,22 @@ struct Place<'a> {
     country_code: Option<Cow<'a, str>>,
 }
 
-/// Keeps the first occurrence of each value: X lists a tag once per occurrence in the text.
-fn unique<'a>(values: impl Iterator<Item = Cow<'a, str>>) -> Vec<Cow<'a, str>> {
-    let mut out: Vec<Cow<'a, str>> = Vec::new();
+/// Most distinct hashtags (and, apart, mentions) an item lists. Bluesky's lexicon allows 8
+/// `tags` and X's text a few dozen, but facets are unbounded: one post anyone can write may
+/// carry 100,000 tags, and its item would only grow without saying more.
+pub const MAX_LISTED_VALUES: usize = 64;
+
+/// Each value once, in the order of its first occurrence (X lists a tag once per occurrence in
+/// the text), empty ones dropped, at most [`MAX_LISTED_VALUES`]. Linear: the input is whatever
+/// the post's author wrote.
+pub(crate) fn unique<'a>(values: impl IntoIterator<Item = Cow<'a, str>>) -> Vec<Cow<'a, str>> {
+    let mut seen: HashSet<Cow<'a, str>> = HashSet::new();
+    let mut out = Vec::new();
     for v in values {
-        if !v.is_empty() && !out.contains(&v) {
+        if out.len() == MAX_LISTED_VALUES {
+            break;
+        }
+        if !v.is_empty() && seen.insert(v.clone()) {
             out.push(v);
         }
     }
@@ -273,6 +285,23 @@ mod tests {
     use super::*;
 
     const FULL: &str = r#"{"data":{"id":"20","text":"short…","author_id":"7","created_at":"2024-05-13T20:58:58.000Z","lang":"en","entities":{"hashtags":[{"start":0,"end":5,"tag":"rust"},{"tag":"rust"},{"tag":"tokio"}],"mentions":[{"username":"alice"}]},"public_metrics":{"retweet_count":1,"reply_count":2,"like_count":3,"quote_count":4,"bookmark_count":5,"impression_count":6},"geo":{"place_id":"p1"},"note_tweet":{"text":"the whole long text","entities":{"hashtags":[{"tag":"long"}],"mentions":[{"username":"bob"}]}}},"includes":{"users":[{"id":"8","username":"other","name":"O"},{"id":"7","username":"carol","name":"Carol C"}],"places":[{"id":"p1","country":"France","country_code":"FR","full_name":"Paris, France"}]},"matching_rules":[{"id":"1","tag":"rust"}]}"#;
+
+    #[test]
+    fn values_are_kept_once_in_first_order_and_bounded() {
+        let written: Vec<String> = ["b", "a", "", "b", "c", "a"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain((0..100_000).map(|i| format!("t{i}")))
+            .collect();
+        let kept = unique(written.iter().map(|s| Cow::Borrowed(s.as_str())));
+        assert_eq!(kept.len(), MAX_LISTED_VALUES);
+        assert_eq!(kept[..3], ["b", "a", "c"]);
+        assert_eq!(kept[3], "t0");
+        assert_eq!(
+            kept[MAX_LISTED_VALUES - 1],
+            format!("t{}", MAX_LISTED_VALUES - 4)
+        );
+    }
 
     #[test]
     fn strict_view_reads_every_field() {
