@@ -138,7 +138,8 @@ pub fn parse_instant(
     } else if let Some(back) = parse_duration(v) {
         now.checked_sub(back).map(millis)
     } else if let Ok(t) = OffsetDateTime::parse(v, &Rfc3339) {
-        Some(millis(t.to_offset(UtcOffset::UTC)))
+        // A far offset can carry the instant past the year 9999 in UTC.
+        t.checked_to_offset(UtcOffset::UTC).map(millis)
     } else if let Ok(d) = Date::parse(v, &date_format) {
         Some(d.with_time(Time::MIDNIGHT).assume_utc())
     } else {
@@ -194,7 +195,13 @@ mod tests {
     #[test]
     fn times_outside_the_four_digit_years_are_refused() {
         let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
-        for value in ["3000000d", "-9999-01-01", "+10000-01-01"] {
+        for value in [
+            "3000000d",
+            "-9999-01-01",
+            "+10000-01-01",
+            // In year 10000 once in UTC: the offset carries it past the last stored year.
+            "9999-12-31T23:59:55-23:59",
+        ] {
             assert!(
                 matches!(
                     parse_instant("--since", value, now),
