@@ -217,20 +217,28 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Saturating: the file is for people to read and can be edited, and a total at `u64::MAX`
+    /// must not stop a producer.
     pub fn plus(self, other: Totals) -> Totals {
         Totals {
-            posts_received: self.posts_received + other.posts_received,
-            posts_written: self.posts_written + other.posts_written,
-            bytes_written: self.bytes_written + other.bytes_written,
-            put_records_calls: self.put_records_calls + other.put_records_calls,
-            put_records_retries: self.put_records_retries + other.put_records_retries,
-            records_skipped: self.records_skipped + other.records_skipped,
-            reconnects: self.reconnects + other.reconnects,
-            malformed_lines: self.malformed_lines + other.malformed_lines,
-            events_received: self.events_received + other.events_received,
-            duplicates_skipped: self.duplicates_skipped + other.duplicates_skipped,
-            spool_replayed: self.spool_replayed + other.spool_replayed,
-            spool_corrupt: self.spool_corrupt + other.spool_corrupt,
+            posts_received: self.posts_received.saturating_add(other.posts_received),
+            posts_written: self.posts_written.saturating_add(other.posts_written),
+            bytes_written: self.bytes_written.saturating_add(other.bytes_written),
+            put_records_calls: self
+                .put_records_calls
+                .saturating_add(other.put_records_calls),
+            put_records_retries: self
+                .put_records_retries
+                .saturating_add(other.put_records_retries),
+            records_skipped: self.records_skipped.saturating_add(other.records_skipped),
+            reconnects: self.reconnects.saturating_add(other.reconnects),
+            malformed_lines: self.malformed_lines.saturating_add(other.malformed_lines),
+            events_received: self.events_received.saturating_add(other.events_received),
+            duplicates_skipped: self
+                .duplicates_skipped
+                .saturating_add(other.duplicates_skipped),
+            spool_replayed: self.spool_replayed.saturating_add(other.spool_replayed),
+            spool_corrupt: self.spool_corrupt.saturating_add(other.spool_corrupt),
         }
     }
 }
@@ -293,7 +301,7 @@ impl StatsFile {
     /// The history including this run so far.
     pub fn with_run(&self, run: Totals) -> History {
         History {
-            runs: self.before.runs + 1,
+            runs: self.before.runs.saturating_add(1),
             first_run_at: self.before.first_run_at.or(Some(self.started_at)),
             last_run_at: Some(self.started_at),
             totals: self.before.totals.plus(run),
@@ -356,6 +364,25 @@ mod tests {
         });
         assert_eq!(all.totals.duplicates_skipped, 4);
         assert_eq!(all.totals.events_received, 100);
+    }
+
+    #[test]
+    fn totals_at_the_top_of_u64_saturate_instead_of_overflowing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stats.json");
+        std::fs::write(
+            &path,
+            br#"{"runs":18446744073709551615,"totals":{"posts_written":18446744073709551615}}"#,
+        )
+        .unwrap();
+        let file = StatsFile::open(path, OffsetDateTime::UNIX_EPOCH);
+        let run = Totals {
+            posts_written: 5,
+            ..Totals::default()
+        };
+        let history = file.with_run(run);
+        assert_eq!(history.runs, u64::MAX);
+        assert_eq!(history.totals.posts_written, u64::MAX);
     }
 
     #[test]
