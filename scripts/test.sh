@@ -38,6 +38,8 @@ ensure_dynamodb_local
 # skipping; REQUIRE_CHROMIUM=0 scripts/test.sh runs without it.
 export REQUIRE_CHROMIUM="${REQUIRE_CHROMIUM:-1}"
 cd "$REPO_ROOT"
+# A one-off build keeps nothing for next time: incremental state would only double the target dir.
+if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
 
 echo "== cfn-lint" >&2
 cfn-lint cloudformation/template.yaml
