@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
+use time::OffsetDateTime;
+
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
 use base64::Engine;
@@ -34,6 +36,25 @@ pub struct DriveOptions {
     pub invocation_timeout: Duration,
     /// Pause before re-reading from a reported record, growing with each attempt.
     pub retry_delay: Duration,
+    /// Where a batch goes when its attempts run out (the mapping's on-failure destination).
+    /// Without one the drain fails there instead of going on.
+    pub on_failure: Option<OnFailure>,
+}
+
+/// The event source mapping's on-failure destination: what Lambda does with a batch it discards.
+#[derive(Debug, Clone)]
+pub enum OnFailure {
+    /// An S3 bucket: the invocation record with the whole event as `payload`, at
+    /// `aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>`.
+    Bucket {
+        s3: aws_sdk_s3::Client,
+        bucket: String,
+    },
+    /// An SQS queue: the invocation record without the payload, a pointer into the stream.
+    Queue {
+        sqs: aws_sdk_sqs::Client,
+        queue_url: String,
+    },
 }
 
 impl Default for DriveOptions {
@@ -43,6 +64,7 @@ impl Default for DriveOptions {
             max_attempts: 5,
             invocation_timeout: Duration::from_secs(60),
             retry_delay: Duration::from_millis(100),
+            on_failure: None,
         }
     }
 }
@@ -60,6 +82,9 @@ pub struct DriveSummary {
     pub retries: usize,
     pub posts_written: u64,
     pub poison_records: u64,
+    /// Batches given up on and sent to the on-failure destination, and their records.
+    pub discarded_batches: usize,
+    pub discarded_records: usize,
     /// The last sequence number handled, per shard.
     pub checkpoints: BTreeMap<String, String>,
 }
@@ -239,6 +264,12 @@ async fn drain_shard(
             }
         }
         let event = lambda_event(shard_id, records, stream_arn, region)?;
+        let discarded_payload = options
+            .on_failure
+            .as_ref()
+            .map(|_| serde_json::to_string(&event))
+            .transpose()
+            .map_err(|e| ToolError::Event(e.to_string()))?;
         let mut context = Context::default();
         summary.invocations += 1;
         context.request_id = format!("driver-{}", summary.invocations);
@@ -278,15 +309,169 @@ async fn drain_shard(
                 let count = attempts.entry(seq.clone()).or_insert(0);
                 *count += 1;
                 if *count >= options.max_attempts {
-                    return Err(ToolError::GaveUp {
-                        sequence_number: seq,
+                    let Some(destination) = &options.on_failure else {
+                        return Err(ToolError::GaveUp {
+                            sequence_number: seq,
+                            attempts: *count,
+                        });
+                    };
+                    // As Lambda does: the batch is recorded at the destination and the shard goes on.
+                    let discarded = Discarded {
+                        shard_id,
+                        stream_arn,
+                        region,
+                        records,
                         attempts: *count,
-                    });
+                        payload: discarded_payload.as_deref().unwrap_or_default(),
+                    };
+                    send_to_destination(destination, &discarded).await?;
+                    summary.discarded_batches += 1;
+                    summary.discarded_records += records.len();
+                    if let Some(last) = records.last() {
+                        summary
+                            .checkpoints
+                            .insert(shard_id.to_owned(), last.sequence_number().to_owned());
+                    }
+                    iterator = page.next_shard_iterator().map(str::to_owned);
+                    continue;
                 }
                 summary.retries += 1;
                 tokio::time::sleep(options.retry_delay * *count).await;
                 iterator = iterator_at(ShardIteratorType::AtSequenceNumber, Some(seq)).await?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// A batch the driver gave up on.
+struct Discarded<'a> {
+    shard_id: &'a str,
+    stream_arn: &'a str,
+    region: &'a str,
+    records: &'a [Record],
+    attempts: u32,
+    /// The event as the function received it, as JSON text.
+    payload: &'a str,
+}
+
+fn rfc3339_millis(t: OffsetDateTime) -> String {
+    twitter_table::timestamp::utc_millis(t)
+}
+
+fn arrival(record: &Record) -> String {
+    let seconds = epoch_seconds(record.approximate_arrival_timestamp());
+    let nanos = (seconds * 1e9) as i128;
+    rfc3339_millis(
+        OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    )
+}
+
+/// A random version-4-shaped UUID, for the request id and the object key.
+fn uuid() -> String {
+    let bytes: [u8; 16] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+/// The invocation record Lambda sends to an on-failure destination (AWS developer guide,
+/// "Retain discarded batch records for a Kinesis Data Streams event source").
+fn invocation_record(discarded: &Discarded<'_>, with_payload: bool) -> serde_json::Value {
+    let account = discarded
+        .stream_arn
+        .split(':')
+        .nth(4)
+        .unwrap_or("000000000000");
+    let first = discarded.records.first();
+    let last = discarded.records.last();
+    let mut record = json!({
+        "requestContext": {
+            "requestId": uuid(),
+            "functionArn": format!("arn:aws:lambda:{}:{account}:function:twitter-consumer", discarded.region),
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": discarded.attempts,
+        },
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+        },
+        "version": "1.0",
+        "timestamp": rfc3339_millis(OffsetDateTime::now_utc()),
+        "KinesisBatchInfo": {
+            "shardId": discarded.shard_id,
+            "startSequenceNumber": first.map(|r| r.sequence_number()),
+            "endSequenceNumber": last.map(|r| r.sequence_number()),
+            "approximateArrivalOfFirstRecord": first.map(arrival),
+            "approximateArrivalOfLastRecord": last.map(arrival),
+            "batchSize": discarded.records.len(),
+            "streamArn": discarded.stream_arn,
+        },
+    });
+    if with_payload {
+        record["payload"] = json!(discarded.payload);
+    }
+    record
+}
+
+/// Lambda's object key for a discarded batch: `aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>`.
+fn object_key(mapping_uuid: &str, shard_id: &str, at: OffsetDateTime) -> String {
+    format!(
+        "aws/lambda/{mapping_uuid}/{shard_id}/{:04}/{:02}/{:02}/{:04}-{:02}-{:02}T{:02}.{:02}.{:02}-{}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        uuid()
+    )
+}
+
+/// The driver stands for one event source mapping per process.
+fn mapping_uuid() -> &'static str {
+    static UUID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    UUID.get_or_init(uuid)
+}
+
+async fn send_to_destination(
+    destination: &OnFailure,
+    discarded: &Discarded<'_>,
+) -> Result<(), ToolError> {
+    match destination {
+        OnFailure::Bucket { s3, bucket } => {
+            let body = invocation_record(discarded, true).to_string();
+            let key = object_key(
+                mapping_uuid(),
+                discarded.shard_id,
+                OffsetDateTime::now_utc(),
+            );
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .content_type("application/json")
+                .body(body.into_bytes().into())
+                .send()
+                .await
+                .map_err(|e| twitter_consumer::ConsumerError::from_sdk("s3", "PutObject", e))?;
+        }
+        OnFailure::Queue { sqs, queue_url } => {
+            let body = invocation_record(discarded, false).to_string();
+            sqs.send_message()
+                .queue_url(queue_url)
+                .message_body(body)
+                .send()
+                .await
+                .map_err(|e| twitter_consumer::ConsumerError::from_sdk("sqs", "SendMessage", e))?;
         }
     }
     Ok(())

@@ -45,6 +45,7 @@ fn options() -> DriveOptions {
         max_attempts: 3,
         invocation_timeout: Duration::from_secs(20),
         retry_delay: Duration::from_millis(10),
+        on_failure: None,
     }
 }
 

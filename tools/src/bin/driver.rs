@@ -2,15 +2,16 @@
 //! handler, as Lambda's poller would. Development tool; see `twitter_tools::driver`.
 //!
 //! Environment: `AWS_STREAM_NAME`, `TABLE_NAME`, optional `DEAD_LETTER_QUEUE_URL`,
-//! `RETENTION_DAYS`, `CREATE_TABLE=1` (create the table first if it does not exist), and the
-//! standard AWS variables (`AWS_ENDPOINT_URL` for moto).
+//! `RETENTION_DAYS`, `FAILED_BATCH_BUCKET` (the mapping's on-failure destination: a batch given up
+//! on is written there as Lambda writes it, and the drain goes on), `CREATE_TABLE=1` (create the
+//! table first if it does not exist), and the standard AWS variables (`AWS_ENDPOINT_URL` for moto).
 
 #![allow(clippy::print_stdout)]
 
 use anyhow::Context;
 use twitter_consumer::handler::MetricsOutput;
 use twitter_consumer::{App, Config};
-use twitter_tools::driver::{DriveOptions, drain};
+use twitter_tools::driver::{DriveOptions, OnFailure, drain};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -45,7 +46,18 @@ async fn run() -> anyhow::Result<()> {
         }
     }
     let kinesis = aws_sdk_kinesis::Client::new(&sdk_config);
-    let summary = drain(&kinesis, &stream_name, &app, &DriveOptions::default()).await?;
+    let on_failure = std::env::var("FAILED_BATCH_BUCKET")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .map(|bucket| OnFailure::Bucket {
+            s3: aws_sdk_s3::Client::new(&sdk_config),
+            bucket,
+        });
+    let options = DriveOptions {
+        on_failure,
+        ..DriveOptions::default()
+    };
+    let summary = drain(&kinesis, &stream_name, &app, &options).await?;
     println!(
         "{}",
         serde_json::json!({
@@ -56,6 +68,8 @@ async fn run() -> anyhow::Result<()> {
             "retries": summary.retries,
             "postsWritten": summary.posts_written,
             "poisonRecords": summary.poison_records,
+            "discardedBatches": summary.discarded_batches,
+            "discardedRecords": summary.discarded_records,
             "checkpoints": summary.checkpoints,
         })
     );
