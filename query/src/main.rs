@@ -32,7 +32,12 @@ fn main() -> ExitCode {
         // `twitter-query ... | head`: the reader has all it wanted.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(err, "error: {e}");
+            // One line, and no control character from a stored id or the command line.
+            let _ = writeln!(
+                err,
+                "error: {}",
+                twitter_query::render::one_line(&e.to_string())
+            );
             ExitCode::from(e.exit_code())
         }
     }

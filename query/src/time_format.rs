@@ -9,9 +9,15 @@ use serde::Serializer;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
-/// A stored `Timestamp` as an instant; `None` for text that is not a time.
+/// A stored `Timestamp` as an instant, in UTC; `None` for text that is not a time, or whose
+/// offset puts it outside the table format's years 0000-9999 in UTC
+/// (`9999-12-31T23:59:59.999-01:00`: only a table written by something else holds one, and a
+/// step from it would overflow).
 pub fn parse_stored(stored: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(stored, &Rfc3339).ok()
+    OffsetDateTime::parse(stored, &Rfc3339)
+        .ok()?
+        .checked_to_offset(UtcOffset::UTC)
+        .filter(|t| (0..=9999).contains(&t.year()))
 }
 
 /// `2026-01-02T03:04:05Z`, with milliseconds only when it has some (`2026-01-02T03:04:05.067Z`):
@@ -125,5 +131,12 @@ mod tests {
         assert_eq!(day_key("2026"), None);
         assert_eq!(parse_stored(stored), Some(t));
         assert_eq!(parse_stored("not a time"), None);
+        assert_eq!(
+            parse_stored("2026-01-02T04:04:05.067+01:00"),
+            Some(t),
+            "read in UTC"
+        );
+        assert_eq!(parse_stored("9999-12-31T23:59:59.999-01:00"), None);
+        assert_eq!(parse_stored("0000-01-01T00:00:00.000+01:00"), None);
     }
 }

@@ -11,6 +11,9 @@ use twitter_table::timestamp::utc_millis;
 
 use crate::time_format;
 
+/// The first instant the table's format holds: nothing stored is earlier.
+const FIRST_INSTANT: OffsetDateTime = time::macros::datetime!(0000-01-01 00:00 UTC);
+
 /// What a `--since`/`--until` value may look like, for error messages and `--help`.
 pub const ACCEPTED: &str = "a duration back from now (30m, 24h, 7d, 2w), a date (2026-01-02), an RFC 3339 time (2026-01-02T03:04:05Z) or now";
 
@@ -85,9 +88,11 @@ impl Window {
         Ok(self)
     }
 
-    /// Whether the window holds no instant at all (`since == until`).
+    /// Whether the window holds no instant at all (`since == until`), or none a stored time can
+    /// be (it ends at the format's first instant).
     pub fn is_empty(&self) -> bool {
         matches!((self.since, self.until), (Some(s), Some(u)) if s >= u)
+            || self.until.is_some_and(|u| u <= FIRST_INSTANT)
     }
 
     /// The window as inclusive bounds on the stored `Timestamp` string (lexical order is time
@@ -177,9 +182,10 @@ pub fn millis(t: OffsetDateTime) -> OffsetDateTime {
         .unwrap_or(t)
 }
 
-/// The default `rate` window before `until`: the minute `until` falls in and the 59 before it.
+/// The default `rate` window before `until`: the minute `until` falls in and the 59 before it,
+/// none before the format's first instant.
 pub fn last_hour(until: OffsetDateTime) -> OffsetDateTime {
-    floor_minute(until - Duration::milliseconds(1)) - Duration::minutes(59)
+    (floor_minute(until - Duration::milliseconds(1)) - Duration::minutes(59)).max(FIRST_INSTANT)
 }
 
 /// The start of the minute `t` falls in.
@@ -317,5 +323,41 @@ mod tests {
         assert_eq!(w.since, Some(datetime!(2026-03-04 11:00 UTC)));
         let w = Window::parse_or(Some("2h"), None, NOW, last_hour).unwrap();
         assert_eq!(w.since, Some(datetime!(2026-03-04 10:34:56.789 UTC)));
+    }
+
+    #[test]
+    fn windows_at_the_ends_of_the_format_step_nowhere_outside_it() {
+        // Ending at the last instant the table holds.
+        let last = "9999-12-31T23:59:59.999Z";
+        let w = Window::parse_or(None, Some(last), NOW, last_hour).unwrap();
+        assert_eq!(w.since, Some(datetime!(9999-12-31 23:00 UTC)));
+        assert_eq!(
+            w.timestamp_bounds().unwrap().to.as_deref(),
+            Some("9999-12-31T23:59:59.998Z")
+        );
+        let w = Window::parse(Some("9999-12-31"), Some(last), NOW).unwrap();
+        assert_eq!(
+            w.timestamp_bounds().unwrap(),
+            TimestampBounds {
+                from: Some("9999-12-31T00:00:00.000Z".into()),
+                to: Some("9999-12-31T23:59:59.998Z".into()),
+            }
+        );
+        // Starting at the first: the default hour does not reach into year -1.
+        let w = Window::parse_or(None, Some("0000-01-01T00:30:00Z"), NOW, last_hour).unwrap();
+        assert_eq!(w.since, Some(datetime!(0000-01-01 00:00 UTC)));
+        assert_eq!(
+            w.timestamp_bounds().unwrap(),
+            TimestampBounds {
+                from: Some("0000-01-01T00:00:00.000Z".into()),
+                to: Some("0000-01-01T00:29:59.999Z".into()),
+            }
+        );
+        // Ending at the first instant: nothing stored can be inside, not even a post at it.
+        let w = Window::parse(None, Some("0000-01-01"), NOW).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(w.timestamp_bounds(), None);
+        let w = Window::parse_or(None, Some("0000-01-01"), NOW, last_hour).unwrap();
+        assert_eq!(w.since, w.until);
     }
 }

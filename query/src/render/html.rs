@@ -1,17 +1,22 @@
 //! The HTML report: one self-contained page (inline CSS, inline SVG charts, no script, nothing
 //! loaded from anywhere: a Content-Security-Policy says so to the browser too), readable offline.
-//! Every piece of text from the table is escaped; post links are plain anchors.
+//! Every piece of text from the table is escaped, without the characters [`sanitize`] rules out;
+//! a post's link is a plain anchor whose address [`crate::link::post_link`] builds from the id
+//! (`https://x.com/...` or `https://bsky.app/...`, nothing else), never one taken from elsewhere.
 
 use std::fmt::Write as _;
 
 use twitter_table::timestamp::utc_millis;
 
+use super::sanitize::{self, multi_line};
 use super::text;
 use crate::aggregate::{Bucket, By, NONE, Series, Step};
+use crate::link::post_link;
 use crate::time_format;
 use crate::view::{Breakdown, PostLine, ReportData};
 
-/// Text safe inside an element or a quoted attribute.
+/// Text safe inside an element or a quoted attribute: markup characters as references, unsafe
+/// characters ([`sanitize::is_unsafe`]) dropped but for line feeds and tabs.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
@@ -21,7 +26,8 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {}
+            '\n' | '\t' => out.push(c),
+            c if sanitize::is_unsafe(c) => {}
             c => out.push(c),
         }
     }
@@ -34,7 +40,7 @@ const STYLE: &str = r#"
   :root { --fg: #e6e9ef; --muted: #98a2b3; --bg: #111418; --panel: #1a1f26; --bar: #60a5fa; --bar2: #64748b; --grid: #2a313b; }
 }
 * { box-sizing: border-box; }
-body { margin: 0; padding: 24px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
+body { overflow-wrap: anywhere; margin: 0; padding: 24px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 main { max-width: 1100px; margin: 0 auto; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 0 0 12px; }
@@ -57,7 +63,7 @@ ol.posts { list-style: none; margin: 0; padding: 0; }
 ol.posts li { padding: 10px 0; border-top: 1px solid var(--grid); }
 ol.posts li:first-child { border-top: none; }
 .meta { color: var(--muted); font-size: 13px; }
-.meta .user { color: var(--fg); font-weight: 600; }
+.meta .user { color: var(--fg); font-weight: 600; unicode-bidi: isolate; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0; }
 a { color: var(--bar); }
 footer { color: var(--muted); font-size: 12px; }
@@ -253,7 +259,7 @@ fn bar_chart(b: &Breakdown) -> String {
             By::Author if !other && bucket.key != NONE => format!("@{}", bucket.key),
             _ => bucket.key.clone(),
         };
-        let label = text::truncate(&text::one_line(&label), 26).into_owned();
+        let label = text::truncate(&sanitize::one_line(&label), 26).into_owned();
         let width = (W - LABEL - COUNT) * bucket.count as f64 / max as f64;
         let class = if *other { "other" } else { "bar" };
         let _ = writeln!(
@@ -285,19 +291,17 @@ fn latest_posts(posts: &[PostLine]) -> String {
     let mut html = String::from("<ol class=\"posts\">\n");
     for p in posts {
         let user = p.username.as_deref().unwrap_or("?");
-        let link = p
-            .link
-            .as_deref()
-            .map(|l| format!(" &middot; <a href=\"{}\">open</a>", escape(l)))
+        let link = post_link(&p.id)
+            .map(|l| format!(" &middot; <a href=\"{}\">open</a>", escape(&l)))
             .unwrap_or_default();
         let _ = writeln!(
             html,
             "<li><div class=\"meta\"><span class=\"user\">@{}</span> &middot; <time datetime=\"{}\">{}</time>{link}</div>\
-             <div class=\"text\">{}</div></li>",
-            escape(user),
+             <div class=\"text\" dir=\"auto\">{}</div></li>",
+            escape(&sanitize::one_line(user)),
             escape(&p.timestamp),
             escape(&time_format::human(&p.timestamp)),
-            escape(p.text.as_deref().unwrap_or("")),
+            escape(&multi_line(p.text.as_deref().unwrap_or(""))),
         );
     }
     html.push_str("</ol>\n");
@@ -375,6 +379,98 @@ mod tests {
         // The only http(s) reference is the post's own link, as an anchor.
         assert_eq!(html.matches("://").count(), 1);
         assert!(html.contains("<a href=\"https://x.com/i/web/status/1\">"));
+    }
+
+    fn post(id: &str, username: &str, text: &str, link: &str) -> PostLine {
+        PostLine {
+            id: id.into(),
+            timestamp: "2026-01-01T02:00:00.000Z".into(),
+            username: Some(username.into()),
+            text: Some(text.into()),
+            link: Some(link.into()),
+        }
+    }
+
+    #[test]
+    fn hostile_text_stays_text_and_links_go_only_where_post_link_sends_them() {
+        let mut d = data();
+        d.keyword = "k\u{202e}\"><script>alert(1)</script>".into();
+        d.latest = vec![
+            // An id that is almost a post's: no link, whatever the line's own link field says.
+            post(
+                "at://did:plc:abc/app.bsky.feed.post/3l3\"onmouseover=alert(1)",
+                "\"><img src=x onerror=alert(2)>",
+                "\"><img src=x onerror=alert(3)><script>alert(4)</script> \
+                 <a href=\"javascript:alert(5)\">x</a>\u{202e}gnp.exe\u{0}\u{7f}\u{9b}2J\
+                 \u{1b}]8;;javascript:alert(6)\u{7}\r\nend",
+                "javascript:alert(7)",
+            ),
+            post(
+                "at://did:plc:z72i7hdynmk6r22z27h6tvur/app.bsky.feed.post/3l3qo2vuowo2b",
+                "\u{2066}bob\u{2069}",
+                &"A".repeat(5000),
+                "javascript:alert(8)",
+            ),
+            post("123", "carol", "hi", "https://evil.example/"),
+        ];
+        let page = report(&d);
+        let html = scraper::Html::parse_document(&page);
+        let select = |css: &str| {
+            let selector = scraper::Selector::parse(css).unwrap();
+            html.select(&selector).collect::<Vec<_>>()
+        };
+        for tag in ["script", "img", "iframe", "object", "embed"] {
+            assert!(select(tag).is_empty(), "<{tag}> in the page");
+        }
+        let mut hrefs = Vec::new();
+        for element in select("*") {
+            for (name, value) in element.value().attrs() {
+                assert!(!name.starts_with("on"), "{name}={value}");
+                if name == "href" {
+                    hrefs.push(value.to_owned());
+                }
+            }
+        }
+        assert_eq!(
+            hrefs,
+            [
+                "https://bsky.app/profile/did:plc:z72i7hdynmk6r22z27h6tvur/post/3l3qo2vuowo2b",
+                "https://x.com/i/web/status/123"
+            ]
+        );
+        let texts: Vec<String> = select("#latest .text")
+            .iter()
+            .map(|e| e.text().collect())
+            .collect();
+        assert_eq!(
+            texts[0],
+            "\"><img src=x onerror=alert(3)><script>alert(4)</script> \
+             <a href=\"javascript:alert(5)\">x</a>gnp.exe2J]8;;javascript:alert(6)\nend"
+        );
+        assert_eq!(texts[1], "A".repeat(5000));
+        let users: Vec<String> = select("#latest .user")
+            .iter()
+            .map(|e| e.text().collect())
+            .collect();
+        assert_eq!(
+            users,
+            ["@\"><img src=x onerror=alert(2)>", "@bob", "@carol"]
+        );
+        let h1: String = select("h1")[0].text().collect();
+        assert_eq!(h1, "\u{201c}k\"><script>alert(1)</script>\u{201d}");
+        // No control or bidi character anywhere in the file, but line feeds.
+        let bad: Vec<char> = page
+            .chars()
+            .filter(|&c| {
+                c != '\n'
+                    && (c.is_control()
+                        || ('\u{202a}'..='\u{202e}').contains(&c)
+                        || ('\u{2066}'..='\u{2069}').contains(&c))
+            })
+            .collect();
+        assert!(bad.is_empty(), "{bad:?}");
+        // A token of 5,000 letters wraps instead of widening the page.
+        assert!(page.contains("body { overflow-wrap: anywhere;"));
     }
 
     #[test]

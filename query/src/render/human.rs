@@ -1,8 +1,10 @@
 //! Each answer for people on a terminal: aligned tables, bars and sparklines cut to the
-//! terminal's width, times as `2024-05-13 20:59:04` (UTC), text from the table made safe.
+//! terminal's width, times as `2024-05-13 20:59:04` (UTC). Every string from the table (or the
+//! command line) goes through [`sanitize`] on its way out: none reaches the terminal raw.
 
 use std::io::Write;
 
+use super::sanitize::{multi_line, one_line};
 use super::terminal::{Style, Terminal};
 use super::text::{self, Align};
 use crate::aggregate::{self, Bucket, By};
@@ -15,7 +17,16 @@ fn line(out: &mut dyn Write, text: &str) -> Result<(), QueryError> {
 }
 
 fn quoted(keyword: &str) -> String {
-    format!("\"{}\"", text::one_line(keyword))
+    format!("\"{}\"", one_line(keyword))
+}
+
+/// Columns of the longest time [`time_format::human`] writes: `2024-05-13 20:59:04.120`.
+const TIME_COLUMNS: usize = 23;
+
+/// A stored time as people read it; a stored value that is no time is shown as it is, made safe
+/// and cut to the width of a time.
+fn when(stored: &str) -> String {
+    text::truncate(&one_line(&time_format::human(stored)), TIME_COLUMNS).into_owned()
 }
 
 pub fn keywords(
@@ -27,10 +38,10 @@ pub fn keywords(
         .iter()
         .map(|k| {
             vec![
-                text::truncate(&text::one_line(&k.keyword), 40).into_owned(),
+                text::truncate(&one_line(&k.keyword), 40).into_owned(),
                 text::thousands(k.posts),
-                time_format::human(&k.first_seen),
-                time_format::human(&k.last_seen),
+                when(&k.first_seen),
+                when(&k.last_seen),
             ]
         })
         .collect();
@@ -61,7 +72,7 @@ pub fn latest(
     for p in posts {
         line(out, &post_line(t, p))?;
         if let Some(link) = &p.link {
-            line(out, &format!("  {}", t.paint(Style::Dim, link)))?;
+            line(out, &format!("  {}", t.paint(Style::Dim, &one_line(link))))?;
         }
     }
     Ok(())
@@ -69,11 +80,11 @@ pub fn latest(
 
 /// `time  @user  text…` cut to the terminal width.
 fn post_line(t: &Terminal, p: &PostLine) -> String {
-    let time = time_format::human(&p.timestamp);
-    let user = format!("@{}", text::one_line(p.username.as_deref().unwrap_or("?")));
+    let time = when(&p.timestamp);
+    let user = format!("@{}", one_line(p.username.as_deref().unwrap_or("?")));
     let user = text::truncate(&user, 24).into_owned();
     let used = text::width(&time) + 2 + text::width(&user) + 2;
-    let body = text::one_line(p.text.as_deref().unwrap_or(""));
+    let body = one_line(p.text.as_deref().unwrap_or(""));
     let body = text::truncate(&body, t.width.saturating_sub(used));
     format!(
         "{}  {}  {}",
@@ -86,7 +97,7 @@ fn post_line(t: &Terminal, p: &PostLine) -> String {
 }
 
 pub fn show(t: &Terminal, post: &Post, out: &mut dyn Write) -> Result<(), QueryError> {
-    let clean = |v: &Option<String>| v.as_deref().map(text::one_line);
+    let clean = |v: &Option<String>| v.as_deref().map(one_line);
     let mut head = format!(
         "@{}",
         clean(&post.username).unwrap_or_else(|| "?".to_owned())
@@ -95,18 +106,22 @@ pub fn show(t: &Terminal, post: &Post, out: &mut dyn Write) -> Result<(), QueryE
         head.push_str(&format!(" ({name})"));
     }
     line(out, &t.paint(Style::Bold, &head))?;
-    line(out, &text::safe_text(post.text.as_deref().unwrap_or("")))?;
+    line(out, &multi_line(post.text.as_deref().unwrap_or("")))?;
     line(out, "")?;
     let mut fields: Vec<(&str, String)> = vec![
-        ("id", post.id.clone()),
+        ("id", one_line(&post.id)),
         (
             "created",
-            post.timestamp
-                .as_deref()
-                .map(time_format::human)
-                .unwrap_or_default(),
+            post.timestamp.as_deref().map(when).unwrap_or_default(),
         ),
-        ("keywords", post.keywords.join(", ")),
+        (
+            "keywords",
+            post.keywords
+                .iter()
+                .map(|k| one_line(k))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     ];
     let mut push = |label: &'static str, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -125,7 +140,7 @@ pub fn show(t: &Terminal, post: &Post, out: &mut dyn Write) -> Result<(), QueryE
         Some(
             post.hashtags
                 .iter()
-                .map(|h| format!("#{}", text::one_line(h)))
+                .map(|h| format!("#{}", one_line(h)))
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
@@ -135,7 +150,7 @@ pub fn show(t: &Terminal, post: &Post, out: &mut dyn Write) -> Result<(), QueryE
         Some(
             post.mentions
                 .iter()
-                .map(|m| format!("@{}", text::one_line(m)))
+                .map(|m| format!("@{}", one_line(m)))
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
@@ -152,11 +167,8 @@ pub fn show(t: &Terminal, post: &Post, out: &mut dyn Write) -> Result<(), QueryE
     .filter_map(|(label, v)| v.map(|v| format!("{} {label}", text::thousands(v))))
     .collect();
     push("counts", Some(metrics.join(", ")));
-    push(
-        "received",
-        post.received_at.as_deref().map(time_format::human),
-    );
-    push("link", post.link.clone());
+    push("received", post.received_at.as_deref().map(when));
+    push("link", clean(&post.link));
     let width = fields.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     for (label, value) in fields {
         let label = format!("{label:<width$}");
@@ -180,10 +192,10 @@ pub fn stats(t: &Terminal, stats: &Stats, out: &mut dyn Write) -> Result<(), Que
         return Ok(());
     }
     let label = |key: &str| match by {
-        By::Hashtag if key != aggregate::NONE => format!("#{}", text::one_line(key)),
-        By::Author if key != aggregate::NONE => format!("@{}", text::one_line(key)),
-        By::Hour => time_format::human_minute(key),
-        _ => text::one_line(key),
+        By::Hashtag if key != aggregate::NONE => format!("#{}", one_line(key)),
+        By::Author if key != aggregate::NONE => format!("@{}", one_line(key)),
+        By::Hour => one_line(&time_format::human_minute(key)),
+        _ => one_line(key),
     };
     bar_table(t, by.name(), &stats.buckets, stats.posts, label, out)
 }
@@ -304,7 +316,7 @@ pub fn report(summary: &ReportSummary, out: &mut dyn Write) -> Result<(), QueryE
         out,
         &format!(
             "wrote {} ({} posts, {} bytes)",
-            summary.out,
+            one_line(&summary.out),
             text::thousands(summary.posts),
             text::thousands(summary.bytes)
         ),
@@ -336,6 +348,138 @@ mod tests {
         assert!(l.starts_with("2024-05-13 20:59:04  @someone  日本語 日本語"));
         assert!(l.ends_with('…'));
         assert!(!l.contains('\x1b'));
+    }
+
+    /// Hostile text in every stored field: ESC with CSI (clear screen), OSC 8 (a link) and OSC 52
+    /// (a clipboard write), BEL, NUL, DEL, C1 CSI, bidi override and isolate, CR, tab.
+    const EVIL: &str = "a\u{1b}[2J\u{1b}]8;;http://e.x\u{7}\u{1b}]52;c;eA==\u{7}\u{0}\u{7f}\u{9b}1m\u{202e}b\u{2066}\rc\td";
+    /// [`EVIL`] on one line, worked out by hand: the controls gone, CR and tab as spaces.
+    const EVIL_LINE: &str = "a[2J]8;;http://e.x]52;c;eA==1mb c d";
+    /// [`EVIL_LINE`] in a column of 23 (a time's) or 24 (`@` and a user): 22 of it and `…`.
+    const EVIL_CUT: &str = "a[2J]8;;http://e.x]52;…";
+
+    const COLOUR: Terminal = Terminal {
+        width: 200,
+        color: true,
+    };
+
+    /// What a renderer wrote, with our own colour codes taken out; panics if anything else that
+    /// is a control or bidi character is left but line feeds.
+    fn shown(f: impl FnOnce(&mut dyn Write) -> Result<(), QueryError>) -> String {
+        let mut out = Vec::new();
+        f(&mut out).unwrap();
+        let mut text = String::from_utf8(out).unwrap();
+        for code in [
+            "\u{1b}[0m",
+            "\u{1b}[1m",
+            "\u{1b}[2m",
+            "\u{1b}[32m",
+            "\u{1b}[36m",
+        ] {
+            text = text.replace(code, "");
+        }
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|&c| {
+                c != '\n'
+                    && (c.is_control()
+                        || ('\u{202a}'..='\u{202e}').contains(&c)
+                        || ('\u{2066}'..='\u{2069}').contains(&c))
+            })
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {text:?}");
+        text
+    }
+
+    #[test]
+    fn no_stored_control_or_bidi_character_reaches_the_terminal() {
+        let summaries = [KeywordSummary {
+            keyword: EVIL.into(),
+            posts: 1,
+            first_seen: EVIL.into(),
+            last_seen: "2026-01-01T00:00:00.000Z".into(),
+        }];
+        let text = shown(|out| keywords(&COLOUR, &summaries, out));
+        assert!(text.contains(&format!("{EVIL_LINE}  ")), "{text}");
+        assert!(text.contains(&format!("  {EVIL_CUT}  ")), "{text}");
+
+        let posts = [PostLine {
+            id: "1".into(),
+            timestamp: EVIL.into(),
+            username: Some(EVIL.into()),
+            text: Some(EVIL.into()),
+            link: Some("https://x.com/i/web/status/1".into()),
+        }];
+        let text = shown(|out| latest(&COLOUR, EVIL, &posts, out));
+        assert!(text.starts_with(&format!("newest 1 posts under \"{EVIL_LINE}\"")));
+        assert!(
+            text.contains(&format!("{EVIL_CUT}  @{EVIL_CUT}  {EVIL_LINE}")),
+            "{text}"
+        );
+
+        let post = Post {
+            id: EVIL.into(),
+            keywords: vec![EVIL.into(), "k".into()],
+            timestamp: Some(EVIL.into()),
+            username: Some(EVIL.into()),
+            name: Some(EVIL.into()),
+            author_id: Some(EVIL.into()),
+            lang: Some(EVIL.into()),
+            country: Some(EVIL.into()),
+            country_code: Some(EVIL.into()),
+            hashtags: vec![EVIL.into()],
+            mentions: vec![EVIL.into()],
+            retweet_count: None,
+            reply_count: None,
+            like_count: Some(1),
+            quote_count: None,
+            bookmark_count: None,
+            impression_count: None,
+            received_at: Some(EVIL.into()),
+            text: Some(EVIL.into()),
+            link: None,
+        };
+        let text = shown(|out| show(&COLOUR, &post, out));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], format!("@{EVIL_LINE} ({EVIL_LINE})"));
+        // Several lines: the CR is a line break of its own.
+        assert_eq!(lines[1], "a[2J]8;;http://e.x]52;c;eA==1mb");
+        assert_eq!(lines[2], "c d");
+        assert!(
+            text.contains(&format!("keywords   {EVIL_LINE}, k")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("hashtags   #{EVIL_LINE}")), "{text}");
+
+        let stats = Stats {
+            keyword: "k".into(),
+            by: By::Hour,
+            since: None,
+            until: None,
+            posts: 1,
+            buckets: vec![Bucket {
+                key: EVIL.into(),
+                count: 1,
+            }],
+        };
+        let text = shown(|out| super::stats(&COLOUR, &stats, out));
+        assert!(text.contains(&format!("{EVIL_LINE}  ")), "{text}");
+        for by in [By::Lang, By::Author, By::Hashtag, By::Country] {
+            let stats = Stats {
+                by,
+                ..stats.clone()
+            };
+            shown(|out| super::stats(&COLOUR, &stats, out));
+        }
+
+        let summary = ReportSummary {
+            out: EVIL.into(),
+            keyword: EVIL.into(),
+            posts: 1,
+            bytes: 1,
+        };
+        let text = shown(|out| report(&summary, out));
+        assert_eq!(text, format!("wrote {EVIL_LINE} (1 posts, 1 bytes)\n"));
     }
 
     #[test]

@@ -1,44 +1,12 @@
 //! Text for the terminal, pure: tables, bars, sparklines, text cut to a width.
 //!
-//! Post text comes from strangers: before it reaches a terminal every control character is
-//! removed (an escape sequence in a post must not drive the reader's terminal), and it is cut by
-//! display width (wide CJK and emoji count two columns) on character boundaries, never inside a
-//! UTF-8 sequence.
+//! Text is cut by display width (wide CJK and emoji count two columns) on character boundaries,
+//! never inside a UTF-8 sequence. Stored text is made safe before it gets here
+//! ([`super::sanitize`]).
 
 use std::borrow::Cow;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-
-/// Text for one line: every run of whitespace (line breaks included) becomes one space, control
-/// characters go.
-pub fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut space = false;
-    for c in text.trim().chars() {
-        if c.is_whitespace() {
-            space = true;
-        } else if !c.is_control() {
-            if space {
-                out.push(' ');
-                space = false;
-            }
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Text kept on several lines: control characters go, except line breaks and tabs (as spaces).
-pub fn safe_text(text: &str) -> String {
-    text.chars()
-        .filter_map(|c| match c {
-            '\n' => Some('\n'),
-            '\t' => Some(' '),
-            c if c.is_control() => None,
-            c => Some(c),
-        })
-        .collect()
-}
 
 /// Display columns `text` takes.
 pub fn width(text: &str) -> usize {
@@ -196,13 +164,6 @@ mod tests {
             let t = truncate("Ça 日本 🦀 x\u{301}yz", max);
             assert!(width(&t) <= max, "{max}: {t}");
         }
-    }
-
-    #[test]
-    fn one_line_collapses_whitespace_and_drops_control_characters() {
-        assert_eq!(one_line("  a\n\nb\tc \r\n d  "), "a b c d");
-        assert_eq!(one_line("red \x1b[31mtext\x1b[0m\x07"), "red [31mtext[0m");
-        assert_eq!(safe_text("a\x1b]0;title\x07\nb\tc"), "a]0;title\nb c");
     }
 
     #[test]

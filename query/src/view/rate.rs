@@ -113,4 +113,30 @@ mod tests {
         assert_eq!(json["per_minute"][2]["posts"], 2);
         assert_eq!(json["peak"]["minute"], "2026-01-01T10:02:00Z");
     }
+
+    #[test]
+    fn a_window_ending_at_the_last_instant_counts_its_last_minute() {
+        let window = Window {
+            since: Some(datetime!(9999-12-31 23:00 UTC)),
+            until: Some(datetime!(9999-12-31 23:59:59.999 UTC)),
+        };
+        let rate = rate_of(
+            None,
+            &window,
+            &[
+                "9999-12-31T23:00:00.000Z",
+                "9999-12-31T23:59:59.998Z",
+                // The window is half-open: its end is not in it.
+                "9999-12-31T23:59:59.999Z",
+            ],
+        );
+        assert_eq!(rate.minutes, 60);
+        assert_eq!(rate.posts, 2);
+        assert_eq!(rate.until, "9999-12-31T23:59:59.999Z");
+        let last = rate.per_minute.last().unwrap();
+        assert_eq!(
+            (last.minute.as_str(), last.posts),
+            ("9999-12-31T23:59:00Z", 1)
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! page is written.
 
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use super::{PostLine, window_text};
 use crate::aggregate::{self, Bucket, By, Entry, Series, Step};
@@ -115,8 +115,13 @@ fn chart_span(
     now: OffsetDateTime,
 ) -> (OffsetDateTime, OffsetDateTime) {
     let since = window.since.or(first).unwrap_or(now);
-    // The window is half-open: the last post's own millisecond is inside it.
-    let after_last = last.map(|l| l + Duration::milliseconds(1));
+    // The window is half-open: the last post's own millisecond is inside it. After a post at
+    // the table's last instant (9999-12-31T23:59:59.999Z) no millisecond can be written: the
+    // last nanosecond `time` holds ends the span, and still holds that post.
+    let after_last = last.map(|l| {
+        l.checked_add(Duration::milliseconds(1))
+            .unwrap_or(PrimitiveDateTime::MAX.assume_utc())
+    });
     let until = match (window.until, window.since) {
         (Some(until), _) => until,
         (None, Some(_)) => after_last.map_or(now, |l| l.max(now)),
@@ -164,5 +169,47 @@ mod tests {
         );
         // Nothing stored and no window: an empty chart at now, never a reversed span.
         assert_eq!(chart_span(&window(None, None), None, None, now), (now, now));
+    }
+
+    fn at(timestamp: &str) -> Entry {
+        Entry {
+            timestamp: Some(timestamp.to_owned()),
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn a_post_at_the_last_instant_is_charted() {
+        let now = datetime!(2026-11-23 20:00 UTC);
+        let entries = [
+            at("9999-12-31T22:10:00.000Z"),
+            at("9999-12-31T23:59:59.999Z"),
+        ];
+        for w in [
+            window(None, None),
+            window(Some(datetime!(9999-12-31 22:00 UTC)), None),
+        ] {
+            let data = ReportData::build("k", "T", &w, now, &entries, Vec::new());
+            assert_eq!(data.series.step, Step::Minute);
+            assert_eq!(data.series.total(), 2, "{w:?}");
+            let last = data.series.counts.len() - 1;
+            assert_eq!(
+                data.series.slot_start(last),
+                datetime!(9999-12-31 23:59 UTC)
+            );
+            assert_eq!(data.series.counts[last], 1);
+        }
+        // By day from the first year to the last.
+        let entries = [
+            at("0000-01-01T00:00:00.000Z"),
+            at("9999-12-31T23:59:59.999Z"),
+        ];
+        let data = ReportData::build("k", "T", &window(None, None), now, &entries, Vec::new());
+        assert_eq!(data.series.step, Step::Day);
+        assert_eq!(data.series.total(), 2);
+        assert_eq!(
+            data.series.slot_start(data.series.counts.len() - 1),
+            datetime!(9999-12-31 00:00 UTC)
+        );
     }
 }

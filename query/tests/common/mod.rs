@@ -1,5 +1,5 @@
-//! Shared helpers for the query tool's integration tests: a moto table seeded with the table's own
-//! item type, each item's attributes read from the raw JSON of a corpus made from the X stream
+//! Shared helpers for the query tool's integration tests: a table in DynamoDB Local (one instance
+//! per test binary, a table per test) seeded with the table's own item type, each item's attributes read from the raw JSON of a corpus made from the X stream
 //! fixtures with known times, and the expected values worked out from that same raw JSON (never
 //! from the code under test).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -9,7 +9,8 @@ use std::process::Output;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use serde_json::Value;
-use testkit::moto::{Moto, unique_name};
+use testkit::dynamodb_local::DynamoDbLocal;
+use testkit::moto::unique_name;
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -268,26 +269,33 @@ pub fn keyword_summary(corpus: &[CorpusPost]) -> BTreeMap<String, (u64, String, 
     out
 }
 
-/// A moto server with an EventData table created from the table's schema.
+/// An EventData table of its own, created from the table's schema, in the test binary's one
+/// DynamoDB Local.
 pub struct Env {
-    pub moto: Moto,
+    pub local: &'static DynamoDbLocal,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub table: String,
 }
 
 impl Env {
     pub async fn start() -> Env {
-        let moto = Moto::start().await.expect("moto");
-        let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+        let local = DynamoDbLocal::shared().await.expect("DynamoDB Local");
+        // A client per test: its connections belong to this test's runtime.
+        let dynamodb = local.dynamodb().await;
         let table = unique_name("events");
         twitter_table::admin::create_table(&dynamodb, &table)
             .await
             .expect("table");
         Env {
-            moto,
+            local,
             dynamodb,
             table,
         }
+    }
+
+    /// Environment for the binary: credentials, and DynamoDB at DynamoDB Local.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        self.local.env()
     }
 
     /// A second, empty table on the same server.
@@ -302,6 +310,11 @@ impl Env {
     /// Stores the posts' items ([`CorpusPost::items`]) with BatchWriteItem.
     pub async fn seed(&self, posts: &[CorpusPost]) {
         let items: Vec<EventItem> = posts.iter().flat_map(CorpusPost::items).collect();
+        self.put(&items).await;
+    }
+
+    /// Stores `items` as they are, with BatchWriteItem (25 a request, DynamoDB's limit).
+    pub async fn put(&self, items: &[EventItem]) {
         for chunk in items.chunks(25) {
             let requests: Vec<WriteRequest> = chunk
                 .iter()
@@ -325,7 +338,7 @@ impl Env {
                 .expect("batch write");
             assert!(
                 out.unprocessed_items().is_none_or(HashMap::is_empty),
-                "moto left items unprocessed"
+                "DynamoDB Local left items unprocessed"
             );
         }
     }
@@ -337,7 +350,7 @@ impl Env {
 
     pub fn run_on(&self, table: &str, args: &[&str]) -> Run {
         let mut command = query_command(args);
-        command.envs(self.moto.env()).env("TABLE_NAME", table);
+        command.envs(self.env()).env("TABLE_NAME", table);
         Run::from(command.output().expect("run twitter-query"))
     }
 }
