@@ -272,6 +272,10 @@ else:
 print()
 print("Browse the table with (read-only access: attach QueryPolicyArn):")
 print(f"  TABLE_NAME={outputs.get('TableName', '<TableName output>')} twitter-query keywords")
+print("When FailedBatchAlarm fires, bring the discarded batches back with (attach ReplayPolicyArn):")
+print(f"  TABLE_NAME={outputs.get('TableName', '<TableName output>')} "
+      f"FAILED_BATCH_BUCKET={outputs.get('FailedBatchBucketName', '<FailedBatchBucketName output>')} "
+      f"DEAD_LETTER_QUEUE_URL={outputs.get('DeadLetterQueueUrl', '<DeadLetterQueueUrl output>')} twitter-replay")
 
 if env_file:
     safe = re.compile(r"^[A-Za-z0-9_./:@+=,-]*$")

@@ -152,6 +152,7 @@ class Deployed(unittest.TestCase):
             "StreamName", "StreamArn", "TableName", "FunctionName", "DeadLetterQueueUrl",
             "DeadLetterQueueArn", "ProducerPolicyArn", "DashboardName", "ProducerInstanceProfileName",
             "ProducerInstanceProfileArn", "ProducerRoleArn", "QueryPolicyArn", "FailedBatchBucketName",
+            "ReplayPolicyArn",
         })
         self.assertEqual(self.outputs["TableName"], f"{self.STACK}-EventData")
         self.assertEqual(self.outputs["FunctionName"], f"{self.STACK}-twitter-consumer")
@@ -310,6 +311,27 @@ class Deployed(unittest.TestCase):
             {
                 "ReadTable": ({"dynamodb:Query", "dynamodb:BatchGetItem"}, table_arn),
                 "ReadKeywordIndex": ({"dynamodb:Query", "dynamodb:Scan"}, f"{table_arn}/index/ByKeyword"),
+            },
+        )
+
+    def test_replay_policy(self):
+        iam = client("iam")
+        arn = self.outputs["ReplayPolicyArn"]
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = policy_document(iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
+        s = by_sid(document)
+        table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.outputs['TableName']}"
+        bucket_arn = f"arn:aws:s3:::{self.outputs['FailedBatchBucketName']}"
+        queue_arn = self.outputs["DeadLetterQueueArn"]
+        self.assertEqual(
+            {sid: (action_set(st), st["Resource"]) for sid, st in s.items()},
+            {
+                "ListFailedBatches": ({"s3:ListBucket"}, bucket_arn),
+                "TakeFailedBatches": ({"s3:GetObject", "s3:DeleteObject"}, f"{bucket_arn}/*"),
+                "DeadLetterQueue": ({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                     "sqs:SendMessage"}, queue_arn),
+                "ReadStream": ({"kinesis:GetShardIterator", "kinesis:GetRecords"}, self.outputs["StreamArn"]),
+                "WriteTable": ({"dynamodb:BatchWriteItem", "dynamodb:PutItem"}, table_arn),
             },
         )
 
