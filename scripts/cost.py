@@ -148,10 +148,10 @@ MEASURED = {
     "log_bytes_per_keyword_line": LOG_BYTES_PER_KEYWORD_LINE,
 }
 
-# The consumer's own limits (consumer/src: limits.rs, config.rs, emf.rs).
+# The consumer's own limits (consumer/src: limits.rs, config.rs, metric_keywords.rs, emf.rs).
 MAX_BATCH_WRITE_ITEMS = 25
 DEFAULT_CONCURRENT_WRITES = 4
-MAX_KEYWORD_LINES = 20
+MAX_METRIC_KEYWORDS = 20  # keywords with EMF metrics of their own (MetricKeywords); the rest share "(other)"
 TOTALS_METRICS = 7  # Records, PostsWritten, ItemsWritten, Duplicates, PoisonRecords, RetriedRecords, WriteUnits
 KEYWORD_METRICS = 2  # PostsWritten, Duplicates, per Keyword value
 
@@ -384,15 +384,16 @@ def estimate(posts_per_second: float, d: Deployment) -> dict[str, Any]:
         lines.append(Line("DynamoDB", "point-in-time recovery (GB-month)", table_bytes / GB, DYNAMODB_PITR))
 
     # CloudWatch
-    keyword_lines = min(d.keywords, MAX_KEYWORD_LINES, max(1, math.ceil(records_per_invocation * d.keywords_per_post)))
+    # The keywords are assumed named in MetricKeywords: up to MAX_METRIC_KEYWORDS each keeps its own
+    # dimension value, and beyond it the rest share "(other)". The set is fixed, so it bounds both
+    # the lines of a batch and the metrics of the month.
+    keyword_values = d.keywords if d.keywords <= MAX_METRIC_KEYWORDS else MAX_METRIC_KEYWORDS + 1
+    keyword_lines = min(keyword_values, max(1, math.ceil(records_per_invocation * d.keywords_per_post)))
     log_gb = invocations * (LOG_BYTES_PER_INVOCATION + keyword_lines * LOG_BYTES_PER_KEYWORD_LINE) / GB
     lines.append(Line("CloudWatch", "logs ingested (GB)", log_gb, CLOUDWATCH_LOG_INGESTION))
     # At steady state the group holds the last LogRetentionDays of lines (uncompressed: an upper bound).
     lines.append(Line("CloudWatch", "logs stored (GB-month)", log_gb * d.log_retention_days / DAYS_PER_MONTH,
                       CLOUDWATCH_LOG_STORAGE))
-    # Beyond MAX_KEYWORD_LINES keywords a batch folds the quieter ones into "other", and which
-    # ones those are changes from batch to batch: every keyword plus "other" is the upper bound.
-    keyword_values = d.keywords if d.keywords <= MAX_KEYWORD_LINES else d.keywords + 1
     lines.append(Line("CloudWatch", "custom metrics (EMF)", TOTALS_METRICS + KEYWORD_METRICS * keyword_values,
                       CLOUDWATCH_METRIC))
     lines.append(Line("CloudWatch", "alarms", d.alarms, CLOUDWATCH_ALARM))
@@ -537,7 +538,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TemplateFact
     parser.add_argument("--posts-per-second", type=bounded(float, 0), nargs="+", required=True,
                         metavar="N", help="posts the producer writes a second, averaged over the month (several: one column each)")
     parser.add_argument("--keywords", type=bounded(int, 1, 1000), default=1, metavar="K",
-                        help="keywords the producer follows: each keyword seen is its own EMF metrics (default 1)")
+                        help="keywords the producer follows, named in MetricKeywords: each is its own EMF metrics, "
+                             f"at most {MAX_METRIC_KEYWORDS} (the rest share one, (other)) (default 1)")
     parser.add_argument("--keywords-per-post", type=bounded(float, 1), metavar="M",
                         help="keywords a post matches on average, one item each "
                              f"(default 1 with one keyword, else {FIXTURE_KEYWORDS_PER_POST:.2f} as in the fixtures, at most K)")

@@ -124,6 +124,7 @@ class Deployed(unittest.TestCase):
         "LogLevel": "twitter_consumer=debug",
         "LogRetentionDays": "14",
         "RetentionDays": "30",
+        "MetricKeywords": "rust,rust lang",
         "BatchSize": "250",
         "MaximumBatchingWindowInSeconds": "10",
         "StartingPosition": "LATEST",
@@ -215,6 +216,7 @@ class Deployed(unittest.TestCase):
             "DEAD_LETTER_QUEUE_URL": self.outputs["DeadLetterQueueUrl"],
             "FAILED_BATCH_BUCKET": self.outputs["FailedBatchBucketName"],
             "RETENTION_DAYS": "30",
+            "METRIC_KEYWORDS": "rust,rust lang",
             "RUST_LOG": "twitter_consumer=debug",
         })
         # The code is the zip deploy.sh was given, under its content hash.
@@ -363,7 +365,9 @@ class Deployed(unittest.TestCase):
     def test_dashboard(self):
         body = json.loads(client("cloudwatch").get_dashboard(DashboardName=self.outputs["DashboardName"])["DashboardBody"])
         text = json.dumps(body)
-        self.assertIn("SEARCH('{TwitterPipeline,Keyword} MetricName=\\\"PostsWritten\\\"', 'Sum', 60)", text)
+        function = self.outputs["FunctionName"]
+        self.assertIn(f"SEARCH('{{TwitterPipeline,FunctionName,Keyword}} FunctionName=\\\"{function}\\\" "
+                      f"MetricName=\\\"PostsWritten\\\"', 'Sum', 60)", text)
         queue_name = self.outputs["DeadLetterQueueArn"].rsplit(":", 1)[1]
         metrics = [m for w in body["widgets"] for m in w["properties"]["metrics"] if isinstance(m[0], str)]
         self.assertIn(["AWS/Lambda", "IteratorAge", "FunctionName", self.outputs["FunctionName"]], metrics)
@@ -371,7 +375,7 @@ class Deployed(unittest.TestCase):
         self.assertIn(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue_name], metrics)
         self.assertIn(["AWS/S3", "PutRequests", "BucketName", self.outputs["FailedBatchBucketName"], "FilterId", "EntireBucket"],
                       metrics)
-        self.assertIn(["TwitterPipeline", "PostsWritten", "Function", self.outputs["FunctionName"]], metrics)
+        self.assertIn(["TwitterPipeline", "PostsWritten", "FunctionName", self.outputs["FunctionName"]], metrics)
 
 
 class Lifecycle(unittest.TestCase):

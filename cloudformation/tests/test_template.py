@@ -136,6 +136,27 @@ class Function(unittest.TestCase):
         self.assertEqual(env["RETENTION_DAYS"], {"Fn::If": ["HasRetention", ref("RetentionDays"), ref("AWS::NoValue")]})
         self.assertEqual(env["RUST_LOG"], ref("LogLevel"))
         self.assertEqual(P["RetentionDays"]["Default"], 0)
+        self.assertEqual(env["METRIC_KEYWORDS"], {"Fn::If": ["HasMetricKeywords", ref("MetricKeywords"), ref("AWS::NoValue")]})
+        self.assertEqual(T["Conditions"]["HasMetricKeywords"], {"Fn::Not": [{"Fn::Equals": [ref("MetricKeywords"), ""]}]})
+        self.assertEqual(P["MetricKeywords"]["Default"], "")
+
+    def test_metric_keywords_are_bounded_as_the_consumer_bounds_them(self):
+        source = (REPO / "consumer" / "src" / "metric_keywords.rs").read_text()
+        cap = int(re.search(r"pub const MAX_METRIC_KEYWORDS: usize = (\d+);", source).group(1))
+        pattern = P["MetricKeywords"]["AllowedPattern"]
+        self.assertIn(f"{{0,{cap - 1}}}", pattern)
+
+        def accepted(value: str) -> bool:
+            return re.fullmatch(pattern, value) is not None
+
+        names = [f"keyword {i}" for i in range(cap + 1)]
+        self.assertTrue(accepted(""))
+        self.assertTrue(accepted(",".join(names[:cap])))
+        self.assertFalse(accepted(",".join(names)))
+        self.assertTrue(accepted("rust lang,coca-cola,#tag,@who,(none)"))
+        # CloudWatch dimension values are printable ASCII: the consumer refuses anything else.
+        for value in ("寿司", "a\tb", "rust,\u00e9t\u00e9"):
+            self.assertFalse(accepted(value), value)
 
     def test_log_group_with_retention_exists_first(self):
         log = props("ConsumerLogGroup")
@@ -326,19 +347,45 @@ class Alarms(unittest.TestCase):
 
 
 class Dashboard(unittest.TestCase):
+    EMF = (REPO / "consumer" / "src" / "emf.rs").read_text()
+
+    def constant(self, name: str) -> str:
+        match = re.search(rf'pub const {name}: &str = "([^"]+)";', self.EMF)
+        self.assertIsNotNone(match, name)
+        return match.group(1)
+
     def test_charts_the_consumers_metrics(self):
         body_template, variables = props("Dashboard")["DashboardBody"]["Fn::Sub"]
-        emf = (REPO / "consumer" / "src" / "emf.rs").read_text()
-        namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)";', emf).group(1)
-        self.assertIn(f"SEARCH('{{{namespace},Keyword}} MetricName=\\\"PostsWritten\\\"', 'Sum', 60)", body_template)
-        # The metric and dimension names the consumer emits.
-        for word in ('"PostsWritten"', '"Keyword"', '"Function"', '"PoisonRecords"', '"RetriedRecords"', '"Records"'):
-            self.assertIn(word, emf)
+        namespace = self.constant("NAMESPACE")
+        function = self.constant("FUNCTION_DIMENSION")
+        keyword = self.constant("KEYWORD_DIMENSION")
+        # By keyword: this stack's function only, under the dimensions the keyword lines carry.
+        self.assertIn(f"SEARCH('{{{namespace},{function},{keyword}}} {function}=\\\"${{Function}}\\\" "
+                      f"MetricName=\\\"PostsWritten\\\"', 'Sum', 60)", body_template)
+        totals = re.search(r"pub const TOTALS_METRICS: \[&str; \d+\] = \[([^\]]*)\]", self.EMF).group(1)
+        emitted = re.findall(r'"([A-Za-z]+)"', totals)
+        keyword_metrics = re.findall(r'"([A-Za-z]+)"', re.search(r"pub const KEYWORD_METRICS: \[&str; \d+\] = \[([^\]]*)\]", self.EMF).group(1))
+        self.assertIn("PostsWritten", keyword_metrics)
+        charted = re.findall(rf'\["{namespace}", "([A-Za-z]+)", "([A-Za-z]+)", "\$\{{Function\}}"\]', body_template)
+        self.assertEqual([m for m, _ in charted], ["Records", "PostsWritten", "PoisonRecords", "RetriedRecords"])
+        for metric, dimension in charted:
+            self.assertIn(metric, emitted)
+            self.assertEqual(dimension, function)
+        # No chart of the consumer's namespace without the function's dimension.
+        self.assertNotRegex(body_template, rf'"{namespace}", "[A-Za-z]+", "(?!{function}")')
         for widget in ("IteratorAge", "Errors", "Throttles", "ApproximateNumberOfMessagesVisible"):
             self.assertIn(f'"{widget}"', body_template)
         self.assertIn('["AWS/S3", "PutRequests", "BucketName", "${Bucket}", "FilterId", "EntireBucket"]', body_template)
         self.assertEqual(variables, {"Function": ref("ConsumerFunction"), "Queue": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]},
                                      "Bucket": ref("FailedBatchBucket")})
+
+    def test_no_alarm_watches_the_consumers_namespace_without_the_function(self):
+        namespace = self.constant("NAMESPACE")
+        function = self.constant("FUNCTION_DIMENSION")
+        for name, alarm in of_type("AWS::CloudWatch::Alarm").items():
+            p = alarm["Properties"]
+            if p.get("Namespace") == namespace:
+                self.assertIn(function, [d["Name"] for d in p["Dimensions"]], name)
 
 
 class Outputs(unittest.TestCase):

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::ConsumerError;
+use crate::metric_keywords::MetricKeywords;
 use crate::retry::RetryPolicy;
 
 /// Environment variables (names are the upper-case field names).
@@ -22,6 +23,11 @@ pub struct Config {
     /// `MAX_CONCURRENT_WRITES`: BatchWriteItem requests in flight at once.
     #[serde(default = "default_concurrency")]
     pub max_concurrent_writes: usize,
+    /// `METRIC_KEYWORDS`: the keywords with EMF metrics of their own, comma-separated (the
+    /// producer's keywords, at most [`crate::metric_keywords::MAX_METRIC_KEYWORDS`]). Unset: the
+    /// totals only.
+    #[serde(default)]
+    pub metric_keywords: MetricKeywords,
     /// Retry tuning; not read from the environment (tests set it directly).
     #[serde(skip)]
     pub retry: RetryPolicy,
@@ -50,6 +56,7 @@ impl Config {
             dead_letter_queue_url: None,
             retention_days: None,
             max_concurrent_writes: DEFAULT_CONCURRENT_WRITES,
+            metric_keywords: MetricKeywords::default(),
             retry: RetryPolicy::default(),
             default_budget: default_budget(),
         }
@@ -62,6 +69,11 @@ impl Config {
 
     pub fn with_retention_days(mut self, days: u32) -> Config {
         self.retention_days = Some(days);
+        self
+    }
+
+    pub fn with_metric_keywords(mut self, keywords: MetricKeywords) -> Config {
+        self.metric_keywords = keywords;
         self
     }
 
@@ -116,6 +128,30 @@ mod tests {
         assert_eq!(config.dead_letter_queue_url.as_deref(), Some("http://q"));
         assert_eq!(config.retention_days, Some(30));
         assert_eq!(config.max_concurrent_writes, DEFAULT_CONCURRENT_WRITES);
+        assert!(config.metric_keywords.is_empty());
+    }
+
+    #[test]
+    fn metric_keywords_are_read_and_checked() {
+        let config = Config::from_vars(vars(&[
+            ("TABLE_NAME", "t"),
+            ("METRIC_KEYWORDS", "rust, rust lang ,"),
+        ]))
+        .expect("config");
+        assert_eq!(config.metric_keywords.as_slice(), ["rust", "rust lang"]);
+        let too_many = (0..=crate::metric_keywords::MAX_METRIC_KEYWORDS)
+            .map(|i| format!("k{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let err = Config::from_vars(vars(&[("TABLE_NAME", "t"), ("METRIC_KEYWORDS", &too_many)]))
+            .expect_err("must fail");
+        let text = err.to_string();
+        let expected = format!(
+            "configuration: METRIC_KEYWORDS names {} keywords",
+            crate::metric_keywords::MAX_METRIC_KEYWORDS + 1
+        );
+        assert!(text.starts_with(&expected), "{text}");
+        assert!(!text.contains('\n'), "{text}");
     }
 
     #[test]

@@ -1,18 +1,34 @@
 //! CloudWatch Embedded Metric Format lines for one invocation.
 //!
 //! EMF gives each metric one value per line for one set of dimension values, so "by keyword" cannot
-//! share a line with the totals: an invocation prints one totals line (dimension `Function`) and one
-//! line per keyword (dimension `Keyword`). Keywords come from the producer's rules, but a record may
-//! carry anything, so at most [`MAX_KEYWORD_LINES`] keywords get a line of their own and the rest
-//! are summed under `other`: CloudWatch bills per distinct dimension value.
+//! share a line with the totals: an invocation prints one totals line (dimension `FunctionName`)
+//! and one line per keyword it wrote (dimensions `FunctionName` and `Keyword`). Every line names
+//! the function, so two stacks in one account keep their metrics apart. Which keywords get a
+//! line of their own is fixed by configuration ([`MetricKeywords`]): CloudWatch bills per
+//! distinct set of dimension values, so the set must not grow with what the stream carries.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use crate::metric_keywords::{MetricKeywords, OTHER_KEYWORD};
+
 pub const NAMESPACE: &str = "TwitterPipeline";
-pub const MAX_KEYWORD_LINES: usize = 20;
-pub const OTHER_KEYWORD: &str = "other";
+/// The dimension every line carries: the Lambda function's name, as AWS/Lambda's metrics name it.
+pub const FUNCTION_DIMENSION: &str = "FunctionName";
+pub const KEYWORD_DIMENSION: &str = "Keyword";
+/// The totals line's metrics, in the order printed.
+pub const TOTALS_METRICS: [&str; 7] = [
+    "Records",
+    "PostsWritten",
+    "ItemsWritten",
+    "Duplicates",
+    "PoisonRecords",
+    "RetriedRecords",
+    "WriteUnits",
+];
+/// A keyword line's metrics.
+pub const KEYWORD_METRICS: [&str; 2] = ["PostsWritten", "Duplicates"];
 
 /// Counts of one invocation.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,7 +43,10 @@ pub struct Metrics {
     pub poison_records: u64,
     /// Records reported back to Lambda to be retried (the failed one and all after it).
     pub retried_records: u64,
+    /// Write units the batch's writes consumed: DynamoDB's own `ConsumedCapacity`, and the
+    /// table's size rules only for writes whose response carried none.
     pub write_units: u64,
+    /// Every keyword the batch had items for (what it prints is bounded by [`MetricKeywords`]).
     pub by_keyword: BTreeMap<String, KeywordMetrics>,
 }
 
@@ -37,10 +56,10 @@ pub struct KeywordMetrics {
     pub duplicates: u64,
 }
 
-fn directive(dimension: &str, metrics: &[&str]) -> Value {
+fn directive(dimensions: &[&str], metrics: &[&str]) -> Value {
     json!({
         "Namespace": NAMESPACE,
-        "Dimensions": [[dimension]],
+        "Dimensions": [dimensions],
         "Metrics": metrics.iter().map(|m| json!({"Name": m, "Unit": "Count"})).collect::<Vec<_>>(),
     })
 }
@@ -55,17 +74,45 @@ fn line(timestamp_ms: i64, directive: Value, fields: Map<String, Value>) -> Stri
     Value::Object(root).to_string()
 }
 
+/// The counts of `by_keyword` under their dimension values: each listed keyword under its own,
+/// in the list's order, then every other keyword summed under `(other)`. Empty when no keyword
+/// is listed.
+pub fn keyword_values<'k>(
+    by_keyword: &BTreeMap<String, KeywordMetrics>,
+    keywords: &'k MetricKeywords,
+) -> Vec<(&'k str, KeywordMetrics)> {
+    let mut values: Vec<(&'k str, KeywordMetrics)> = Vec::new();
+    if keywords.is_empty() {
+        return values;
+    }
+    for (keyword, counts) in by_keyword {
+        let value = keywords.dimension_value(keyword).unwrap_or(OTHER_KEYWORD);
+        match values.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, sum)) => {
+                sum.posts_written += counts.posts_written;
+                sum.duplicates += counts.duplicates;
+            }
+            None => values.push((value, *counts)),
+        }
+    }
+    let position = |value: &str| {
+        keywords
+            .as_slice()
+            .iter()
+            .position(|k| k == value)
+            .unwrap_or(usize::MAX)
+    };
+    values.sort_by_key(|(value, _)| position(value));
+    values
+}
+
 /// The lines to print, totals first.
-pub fn lines(metrics: &Metrics, function_name: &str, timestamp_ms: i64) -> Vec<String> {
-    const TOTALS: [&str; 7] = [
-        "Records",
-        "PostsWritten",
-        "ItemsWritten",
-        "Duplicates",
-        "PoisonRecords",
-        "RetriedRecords",
-        "WriteUnits",
-    ];
+pub fn lines(
+    metrics: &Metrics,
+    keywords: &MetricKeywords,
+    function_name: &str,
+    timestamp_ms: i64,
+) -> Vec<String> {
     let values = [
         metrics.records,
         metrics.posts_written,
@@ -76,38 +123,24 @@ pub fn lines(metrics: &Metrics, function_name: &str, timestamp_ms: i64) -> Vec<S
         metrics.write_units,
     ];
     let mut fields = Map::new();
-    fields.insert("Function".to_owned(), json!(function_name));
-    for (name, value) in TOTALS.iter().zip(values) {
+    fields.insert(FUNCTION_DIMENSION.to_owned(), json!(function_name));
+    for (name, value) in TOTALS_METRICS.iter().zip(values) {
         fields.insert((*name).to_owned(), json!(value));
     }
-    let mut out = vec![line(timestamp_ms, directive("Function", &TOTALS), fields)];
-
-    // The busiest keywords keep their own line.
-    let mut ranked: Vec<(&String, &KeywordMetrics)> = metrics.by_keyword.iter().collect();
-    ranked.sort_by(|a, b| b.1.posts_written.cmp(&a.1.posts_written).then(a.0.cmp(b.0)));
-    let mut kept: Vec<(String, KeywordMetrics)> = Vec::new();
-    let mut other = KeywordMetrics::default();
-    let mut folded = false;
-    for (i, (keyword, counts)) in ranked.into_iter().enumerate() {
-        if i < MAX_KEYWORD_LINES - 1 || metrics.by_keyword.len() <= MAX_KEYWORD_LINES {
-            kept.push((keyword.clone(), *counts));
-        } else {
-            other.posts_written += counts.posts_written;
-            other.duplicates += counts.duplicates;
-            folded = true;
-        }
-    }
-    if folded {
-        kept.push((OTHER_KEYWORD.to_owned(), other));
-    }
-    for (keyword, counts) in kept {
+    let mut out = vec![line(
+        timestamp_ms,
+        directive(&[FUNCTION_DIMENSION], &TOTALS_METRICS),
+        fields,
+    )];
+    for (keyword, counts) in keyword_values(&metrics.by_keyword, keywords) {
         let mut fields = Map::new();
-        fields.insert("Keyword".to_owned(), json!(keyword));
-        fields.insert("PostsWritten".to_owned(), json!(counts.posts_written));
-        fields.insert("Duplicates".to_owned(), json!(counts.duplicates));
+        fields.insert(FUNCTION_DIMENSION.to_owned(), json!(function_name));
+        fields.insert(KEYWORD_DIMENSION.to_owned(), json!(keyword));
+        fields.insert(KEYWORD_METRICS[0].to_owned(), json!(counts.posts_written));
+        fields.insert(KEYWORD_METRICS[1].to_owned(), json!(counts.duplicates));
         out.push(line(
             timestamp_ms,
-            directive("Keyword", &["PostsWritten", "Duplicates"]),
+            directive(&[FUNCTION_DIMENSION, KEYWORD_DIMENSION], &KEYWORD_METRICS),
             fields,
         ));
     }
@@ -117,9 +150,21 @@ pub fn lines(metrics: &Metrics, function_name: &str, timestamp_ms: i64) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric_keywords::MAX_METRIC_KEYWORDS;
 
     fn parse(line: &str) -> Value {
         serde_json::from_str(line).expect("json")
+    }
+
+    fn counts(posts_written: u64, duplicates: u64) -> KeywordMetrics {
+        KeywordMetrics {
+            posts_written,
+            duplicates,
+        }
+    }
+
+    fn listed(keywords: &[&str]) -> MetricKeywords {
+        MetricKeywords::new(keywords).expect("keywords")
     }
 
     #[test]
@@ -134,16 +179,22 @@ mod tests {
             write_units: 8,
             by_keyword: BTreeMap::new(),
         };
-        let out = lines(&m, "fn", 1_700_000_000_000);
+        let out = lines(&m, &listed(&["rust"]), "fn", 1_700_000_000_000);
         assert_eq!(out.len(), 1);
         let v = parse(&out[0]);
         assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000_i64);
         let d = &v["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(d["Namespace"], NAMESPACE);
-        assert_eq!(d["Dimensions"], json!([["Function"]]));
-        assert_eq!(v["Function"], "fn");
-        for metric in d["Metrics"].as_array().expect("metrics") {
-            let name = metric["Name"].as_str().expect("name");
+        assert_eq!(d["Namespace"], "TwitterPipeline");
+        assert_eq!(d["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(v["FunctionName"], "fn");
+        let declared: Vec<&str> = d["Metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .map(|m| m["Name"].as_str().expect("name"))
+            .collect();
+        assert_eq!(declared.len(), 7);
+        for name in declared {
             assert!(v[name].is_u64(), "{name} has no value");
         }
         assert_eq!(v["PostsWritten"], 3);
@@ -152,64 +203,91 @@ mod tests {
     }
 
     #[test]
-    fn one_line_per_keyword() {
+    fn one_line_per_listed_keyword_in_the_list_order_with_the_function() {
         let mut m = Metrics::default();
-        m.by_keyword.insert(
-            "rust".into(),
-            KeywordMetrics {
-                posts_written: 3,
-                duplicates: 1,
-            },
-        );
-        m.by_keyword.insert(
-            "go".into(),
-            KeywordMetrics {
-                posts_written: 1,
-                duplicates: 0,
-            },
-        );
-        let out = lines(&m, "fn", 0);
+        m.by_keyword.insert("rust".into(), counts(3, 1));
+        m.by_keyword.insert("go".into(), counts(1, 0));
+        let out = lines(&m, &listed(&["rust", "go"]), "stack-a-twitter-consumer", 0);
         assert_eq!(out.len(), 3);
         let rust = parse(&out[1]);
         assert_eq!(rust["Keyword"], "rust");
+        assert_eq!(rust["FunctionName"], "stack-a-twitter-consumer");
         assert_eq!(rust["PostsWritten"], 3);
         assert_eq!(rust["Duplicates"], 1);
+        let d = &rust["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(d["Dimensions"], json!([["FunctionName", "Keyword"]]));
         assert_eq!(
-            rust["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["Keyword"]])
+            d["Metrics"],
+            json!([{"Name": "PostsWritten", "Unit": "Count"}, {"Name": "Duplicates", "Unit": "Count"}])
         );
         assert_eq!(parse(&out[2])["Keyword"], "go");
     }
 
     #[test]
-    fn keywords_beyond_the_cap_fold_into_other() {
+    fn unlisted_keywords_are_summed_under_other() {
         let mut m = Metrics::default();
-        for i in 0..50u64 {
-            m.by_keyword.insert(
-                format!("k{i:02}"),
-                KeywordMetrics {
-                    posts_written: i,
-                    duplicates: 1,
-                },
-            );
-        }
-        let out = lines(&m, "fn", 0);
-        assert_eq!(out.len(), 1 + MAX_KEYWORD_LINES);
+        m.by_keyword.insert("rust".into(), counts(2, 0));
+        m.by_keyword.insert("zig".into(), counts(4, 1));
+        m.by_keyword.insert("(none)".into(), counts(1, 2));
+        let out = lines(&m, &listed(&["rust", "go"]), "fn", 0);
         let keyword_lines: Vec<Value> = out[1..].iter().map(|l| parse(l)).collect();
-        let last = keyword_lines.last().expect("other");
-        assert_eq!(last["Keyword"], OTHER_KEYWORD);
-        // Nothing is lost by folding: the keyword lines still add up to the whole.
-        let total: u64 = keyword_lines
+        let by_value: BTreeMap<String, (u64, u64)> = keyword_lines
             .iter()
-            .map(|v| v["PostsWritten"].as_u64().unwrap_or(0))
-            .sum();
-        assert_eq!(total, (0..50).sum::<u64>());
-        let dups: u64 = keyword_lines
-            .iter()
-            .map(|v| v["Duplicates"].as_u64().unwrap_or(0))
-            .sum();
-        assert_eq!(dups, 50);
-        // The busiest keyword is kept by name.
-        assert_eq!(keyword_lines[0]["Keyword"], "k49");
+            .map(|v| {
+                (
+                    v["Keyword"].as_str().expect("keyword").to_owned(),
+                    (
+                        v["PostsWritten"].as_u64().expect("posts"),
+                        v["Duplicates"].as_u64().expect("duplicates"),
+                    ),
+                )
+            })
+            .collect();
+        // No line for "go": the batch wrote nothing under it.
+        assert_eq!(
+            by_value,
+            BTreeMap::from([
+                ("rust".to_owned(), (2, 0)),
+                (OTHER_KEYWORD.to_owned(), (5, 3)),
+            ])
+        );
+        assert_eq!(
+            keyword_lines.last().expect("other")["Keyword"],
+            OTHER_KEYWORD
+        );
+    }
+
+    #[test]
+    fn the_values_ever_printed_are_the_list_and_other_however_many_keywords_come() {
+        let list: Vec<String> = (0..MAX_METRIC_KEYWORDS).map(|i| format!("k{i}")).collect();
+        let keywords = MetricKeywords::new(&list).expect("keywords");
+        let mut seen = std::collections::BTreeSet::new();
+        // A thousand batches, each with keywords no batch had before.
+        for batch in 0..1000u64 {
+            let mut m = Metrics::default();
+            for i in 0..30 {
+                m.by_keyword
+                    .insert(format!("new-{batch}-{i}"), counts(1, 0));
+            }
+            m.by_keyword.insert(
+                format!("k{}", batch as usize % MAX_METRIC_KEYWORDS),
+                counts(1, 0),
+            );
+            for l in &lines(&m, &keywords, "fn", 0)[1..] {
+                seen.insert(parse(l)["Keyword"].as_str().expect("keyword").to_owned());
+            }
+        }
+        let mut allowed: std::collections::BTreeSet<String> = list.into_iter().collect();
+        allowed.insert(OTHER_KEYWORD.to_owned());
+        assert_eq!(seen, allowed);
+    }
+
+    #[test]
+    fn without_a_list_only_the_totals_are_printed() {
+        let mut m = Metrics::default();
+        m.by_keyword.insert("rust".into(), counts(3, 1));
+        let out = lines(&m, &MetricKeywords::default(), "fn", 0);
+        assert_eq!(out.len(), 1);
+        assert!(parse(&out[0]).get("Keyword").is_none());
     }
 }

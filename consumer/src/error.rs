@@ -36,6 +36,9 @@ pub enum ConsumerError {
 
     #[error("payload: {0}")]
     Payload(String),
+
+    #[error("runtime API: {0}")]
+    RuntimeApi(String),
 }
 
 impl ConsumerError {

@@ -33,6 +33,28 @@ pub enum MetricsOutput {
     Memory(Arc<Mutex<Vec<String>>>),
 }
 
+/// The write units of one batch as DynamoDB reported them, and the items it stored without
+/// saying.
+#[derive(Debug, Default)]
+struct WriteUnits {
+    reported: f64,
+    unreported: Vec<usize>,
+}
+
+impl WriteUnits {
+    /// DynamoDB's figure (whole units for writes; rounded up so a fraction is never dropped),
+    /// plus the table's size estimate for items whose response reported none.
+    fn total(&self, plan: &batch::Plan) -> u64 {
+        let estimated: u64 = self
+            .unreported
+            .iter()
+            .filter_map(|&i| plan.items.get(i))
+            .map(|planned| planned.item.write_units())
+            .sum();
+        self.reported.max(0.0).ceil() as u64 + estimated
+    }
+}
+
 /// Everything an invocation needs, built once at init.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -82,16 +104,26 @@ impl App {
     /// The SDK's own retries are turned off: this crate retries itself, with the invocation's
     /// deadline in view and one rule for what is retriable ([`crate::retry::is_retriable`]).
     pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, config: Config) -> App {
+        App::from_sdk_configs(sdk_config, sdk_config, config)
+    }
+
+    /// [`App::from_sdk_config`] with DynamoDB and SQS configured apart (tests: DynamoDB Local
+    /// beside moto in one process, where endpoint variables would be shared by every test).
+    pub fn from_sdk_configs(
+        dynamodb_config: &aws_config::SdkConfig,
+        sqs_config: &aws_config::SdkConfig,
+        config: Config,
+    ) -> App {
         use aws_config::retry::RetryConfig;
         use aws_config::timeout::TimeoutConfig;
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(std::time::Duration::from_secs(2))
             .build();
-        let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(dynamodb_config)
             .retry_config(RetryConfig::disabled())
             .timeout_config(timeouts.clone())
             .build();
-        let sqs = aws_sdk_sqs::config::Builder::from(sdk_config)
+        let sqs = aws_sdk_sqs::config::Builder::from(sqs_config)
             .retry_config(RetryConfig::disabled())
             .timeout_config(timeouts)
             .build();
@@ -150,6 +182,7 @@ impl App {
         let plan = batch::plan(records.iter().map(|r| r.kinesis.data.0.as_slice()), options);
 
         let mut results = vec![ItemResult::NotStored; plan.items.len()];
+        let mut consumed = WriteUnits::default();
         let writes = batch::chunks(plan.items.len()).map(|range| {
             let chunk = range
                 .map(|i| (i, &plan.items[i].item.attributes))
@@ -159,11 +192,13 @@ impl App {
         let mut written =
             futures::stream::iter(writes).buffer_unordered(self.config.max_concurrent_writes);
         while let Some(chunk) = written.next().await {
-            for (index, result) in chunk {
+            for (index, result) in chunk.results {
                 if let Some(slot) = results.get_mut(index) {
                     *slot = result;
                 }
             }
+            consumed.reported += chunk.consumed_units;
+            consumed.unreported.extend(chunk.unreported);
         }
         drop(written);
 
@@ -235,6 +270,7 @@ impl App {
         let metrics = self.metrics(
             &plan,
             &results,
+            &consumed,
             records,
             retry_from.as_deref(),
             dead_lettered.len(),
@@ -275,6 +311,7 @@ impl App {
         &self,
         plan: &batch::Plan,
         results: &[ItemResult],
+        consumed: &WriteUnits,
         records: &[KinesisEventRecord],
         retry_from: Option<&str>,
         poison_records: usize,
@@ -296,10 +333,10 @@ impl App {
             if *result == ItemResult::Stored {
                 counts.posts_written += 1;
                 metrics.items_written += 1;
-                metrics.write_units += planned.item.write_units();
                 posts.insert(planned.item.id.as_str());
             }
         }
+        metrics.write_units = consumed.total(plan);
         metrics.posts_written = posts.len() as u64;
         if let Some(first) = retry_from {
             metrics.retried_records = records
@@ -314,7 +351,12 @@ impl App {
 
     fn emit(&self, metrics: &Metrics) {
         let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-        let lines = emf::lines(metrics, &self.function_name, now_ms);
+        let lines = emf::lines(
+            metrics,
+            &self.config.metric_keywords,
+            &self.function_name,
+            now_ms,
+        );
         match &self.metrics_output {
             MetricsOutput::Stdout => {
                 // One write per line keeps each EMF document on a line of its own even when

@@ -1,7 +1,11 @@
 //! The Lambda bootstrap: configuration and clients once at init, then the Runtime API loop.
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use twitter_consumer::runtime_api::{RUNTIME_API_ENV, report_init_error};
 use twitter_consumer::{App, Config, handle};
+
+/// A configuration error: the same status the producer's unit treats as "do not restart".
+const CONFIGURATION_EXIT_STATUS: i32 = 2;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -9,9 +13,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
-            // One line, and a non-zero exit: Lambda reports it as the init error.
-            eprintln!("twitter-consumer: {error}");
-            std::process::exit(2);
+            // One line on stderr, the same line to Lambda as the init error (so the console says
+            // why), and a non-zero exit.
+            let message = error.to_string();
+            eprintln!("twitter-consumer: {message}");
+            if let Ok(runtime_api) = std::env::var(RUNTIME_API_ENV)
+                && let Err(report) = report_init_error(&runtime_api, &message).await
+            {
+                eprintln!("twitter-consumer: {report}");
+            }
+            std::process::exit(CONFIGURATION_EXIT_STATUS);
         }
     };
     let sdk_config = aws_config::load_from_env().await;

@@ -1,6 +1,10 @@
 //! The few fields of an X stream line the item needs, read without copying where possible
 //! (a Bluesky post's are read by [`crate::bluesky`] into the same [`PostFields`]).
 //!
+//! X sends the text HTML-escaped (`&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`, in `text` and
+//! `note_tweet.text` alike); the item's text is the text as written ([`unescape_text`]), while the
+//! payload keeps the line as it came. Hashtags and mentions come from `entities`, not the text.
+//!
 //! X adds fields and sometimes changes a type (rule ids went from numbers to strings). Nothing here
 //! may turn such a line into a lost post: the strict, borrowing view is the fast path; when it does
 //! not fit, a tolerant walk over a `serde_json::Value` takes what it can, and the `Payload` keeps the
@@ -176,6 +180,33 @@ pub(crate) fn unique<'a>(values: impl IntoIterator<Item = Cow<'a, str>>) -> Vec<
     out
 }
 
+/// The entities X escapes in a post's text, and what each stands for. X escapes these three and
+/// nothing else: a `&quot;` in the text is one the author typed.
+const X_TEXT_ENTITIES: [(&str, char); 3] = [("&amp;", '&'), ("&lt;", '<'), ("&gt;", '>')];
+
+/// An X post's text as its author wrote it: [`X_TEXT_ENTITIES`] decoded in one pass, left to
+/// right, so `&amp;lt;` (an author who typed `&lt;`) becomes `&lt;`, not `<`. Borrowed when there
+/// is nothing to decode.
+pub fn unescape_text(text: Cow<'_, str>) -> Cow<'_, str> {
+    if !text.contains('&') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest: &str = &text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let (decoded, consumed) = X_TEXT_ENTITIES
+            .iter()
+            .find(|(entity, _)| tail.starts_with(entity))
+            .map_or(('&', 1), |(entity, c)| (*c, entity.len()));
+        out.push(decoded);
+        rest = &tail[consumed..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 impl<'a> Line<'a> {
     fn into_fields(self) -> Result<PostFields<'a>, NotAPost> {
         let data = self.data.ok_or(NotAPost::NoData)?;
@@ -202,7 +233,7 @@ impl<'a> Line<'a> {
             .unwrap_or_default();
         Ok(PostFields {
             id: data.id,
-            text,
+            text: text.map(unescape_text),
             author_id: data.author_id,
             username,
             name,
@@ -258,7 +289,9 @@ fn tolerant(value: &Value) -> Result<PostFields<'static>, NotAPost> {
     let metric = |name: &str| data.get("public_metrics")?.get(name)?.as_u64();
     Ok(PostFields {
         id: string(data.get("id")),
-        text: note_text.or_else(|| string(data.get("text"))),
+        text: note_text
+            .or_else(|| string(data.get("text")))
+            .map(unescape_text),
         author_id: author_id.clone(),
         username: author.and_then(|u| string(u.get("username"))),
         name: author.and_then(|u| string(u.get("name"))),
@@ -361,11 +394,53 @@ mod tests {
     }
 
     #[test]
-    fn escaped_text_is_unescaped() {
-        let line = r#"{"data":{"id":"1","text":"caf\u00e9 \"q\" &amp;"}}"#;
+    fn json_and_html_escapes_are_both_undone_once() {
+        let line = r#"{"data":{"id":"1","text":"caf\u00e9 \"q\" &amp; &lt;b&gt;"}}"#;
         assert_eq!(
             read(line).expect("post").text.as_deref(),
-            Some("café \"q\" &amp;")
+            Some("café \"q\" & <b>")
+        );
+    }
+
+    fn unescaped(text: &str) -> String {
+        unescape_text(Cow::Borrowed(text)).into_owned()
+    }
+
+    #[test]
+    fn exactly_three_entities_in_one_pass_left_to_right() {
+        assert_eq!(unescaped("a &amp; b &lt;3 &gt;_&gt;"), "a & b <3 >_>");
+        // What the author typed as an entity stays one.
+        assert_eq!(unescaped("&amp;lt; &amp;amp; &amp;gt;"), "&lt; &amp; &gt;");
+        // Other entities are text X did not escape.
+        assert_eq!(
+            unescaped("&quot; &#39; &nbsp; &AMP; &amp"),
+            "&quot; &#39; &nbsp; &AMP; &amp"
+        );
+        assert_eq!(unescaped("&&amp;&"), "&&&");
+        assert_eq!(unescaped("x&"), "x&");
+        assert_eq!(
+            unescaped("caf\u{e9} &lt;\u{1f980}&gt;"),
+            "caf\u{e9} <\u{1f980}>"
+        );
+        assert!(matches!(
+            unescape_text(Cow::Borrowed("no entity")),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn both_texts_are_unescaped_on_both_paths() {
+        let long = r#"{"data":{"id":"2","text":"short &amp;","note_tweet":{"text":"long &lt;&amp;lt;&gt;"}}}"#;
+        assert_eq!(
+            read(long).expect("post").text.as_deref(),
+            Some("long <&lt;>")
+        );
+        let short = r#"{"data":{"id":"3","text":"a &gt; b","lang":7}}"#;
+        assert_eq!(read(short).expect("post").text.as_deref(), Some("a > b"));
+        let value: Value = serde_json::from_str(long).expect("json");
+        assert_eq!(
+            tolerant(&value).expect("post").text.as_deref(),
+            Some("long <&lt;>")
         );
     }
 }

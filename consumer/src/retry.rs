@@ -36,7 +36,9 @@ pub fn is_retriable(error: &ConsumerError) -> bool {
     match error {
         ConsumerError::Aws { aws, .. } => aws.is_transient(RETRIABLE_CODES),
         ConsumerError::CallTimeout { .. } | ConsumerError::DeadlineNear => true,
-        ConsumerError::Config(_) | ConsumerError::Payload(_) => false,
+        ConsumerError::Config(_) | ConsumerError::Payload(_) | ConsumerError::RuntimeApi(_) => {
+            false
+        }
     }
 }
 

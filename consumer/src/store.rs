@@ -1,9 +1,12 @@
 //! The DynamoDB side: BatchWriteItem with resends of `UnprocessedItems`, and single puts to find
-//! the one item a rejected request choked on.
+//! the one item a rejected request choked on. Every write asks for `ReturnConsumedCapacity:
+//! TOTAL`, so the write units it reports are DynamoDB's own.
 
 use std::collections::{HashMap, HashSet};
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConsumedCapacity, PutRequest, ReturnConsumedCapacity, WriteRequest,
+};
 use twitter_table::schema;
 
 use crate::batch::ItemResult;
@@ -11,6 +14,29 @@ use crate::error::ConsumerError;
 use crate::retry::{self, Deadline, MIN_CALL, RetryPolicy, is_retriable, is_validation};
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// What the writes of one chunk did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ChunkOutcome {
+    /// Each item's fate, by the caller's index.
+    pub results: Vec<(usize, ItemResult)>,
+    /// Capacity units DynamoDB reported consumed on the table (its indexes included).
+    pub consumed_units: f64,
+    /// Items stored by a response that reported no consumed capacity for the table (real
+    /// DynamoDB always does when asked; emulators and mocked clients may not), for the caller to
+    /// estimate.
+    pub unreported: Vec<usize>,
+}
+
+/// The units `consumed` reports for `table`, if it reports any.
+fn units_for(consumed: &ConsumedCapacity, table: &str) -> Option<f64> {
+    if consumed.table_name().is_some_and(|t| t != table) {
+        return None;
+    }
+    consumed
+        .capacity_units()
+        .or_else(|| consumed.write_capacity_units())
+}
 
 /// Writes items to one table.
 #[derive(Debug, Clone)]
@@ -52,7 +78,8 @@ impl Store {
         &self.table_name
     }
 
-    /// Writes up to 25 items (tagged with the caller's index) and says what became of each.
+    /// Writes up to 25 items (tagged with the caller's index) and says what became of each, and
+    /// what the writes consumed.
     ///
     /// Items DynamoDB leaves unprocessed are resent, with backoff, while the deadline allows; the
     /// rest come back as [`ItemResult::NotStored`] so the batch is retried from them.
@@ -60,8 +87,11 @@ impl Store {
         &self,
         items: Vec<(usize, &Item)>,
         deadline: &Deadline,
-    ) -> Vec<(usize, ItemResult)> {
-        let mut results = Vec::with_capacity(items.len());
+    ) -> ChunkOutcome {
+        let mut chunk = ChunkOutcome {
+            results: Vec::with_capacity(items.len()),
+            ..ChunkOutcome::default()
+        };
         let mut pending = items;
         let mut backoff = self.policy.backoff();
         loop {
@@ -80,6 +110,7 @@ impl Store {
                 .client
                 .batch_write_item()
                 .request_items(&self.table_name, requests)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send();
             let outcome = match tokio::time::timeout(budget, call).await {
                 Ok(Ok(output)) => Ok(output),
@@ -92,6 +123,14 @@ impl Store {
             };
             match outcome {
                 Ok(output) => {
+                    let reported = output
+                        .consumed_capacity()
+                        .iter()
+                        .filter_map(|c| units_for(c, &self.table_name))
+                        .reduce(|a, b| a + b);
+                    if let Some(units) = reported {
+                        chunk.consumed_units += units;
+                    }
                     let unprocessed: HashSet<(String, String)> = output
                         .unprocessed_items()
                         .and_then(|m| m.get(&self.table_name))
@@ -110,12 +149,15 @@ impl Store {
                                 unprocessed.contains(&(i.to_owned(), k.to_owned()))
                             });
                         if !left {
-                            results.push((*index, ItemResult::Stored));
+                            chunk.results.push((*index, ItemResult::Stored));
+                            if reported.is_none() {
+                                chunk.unreported.push(*index);
+                            }
                         }
                         left
                     });
                     if pending.is_empty() {
-                        return results;
+                        return chunk;
                     }
                     tracing::info!(
                         unprocessed = pending.len(),
@@ -127,9 +169,15 @@ impl Store {
                     // that only its record goes to the dead-letter queue.
                     tracing::warn!(error = %error, items = pending.len(), "batch rejected; writing items one by one");
                     for (index, item) in pending.drain(..) {
-                        results.push((index, self.put_one(item.clone(), deadline).await));
+                        let (result, units) = self.put_one(item.clone(), deadline).await;
+                        match units {
+                            Some(units) => chunk.consumed_units += units,
+                            None if result == ItemResult::Stored => chunk.unreported.push(index),
+                            None => {}
+                        }
+                        chunk.results.push((index, result));
                     }
-                    return results;
+                    return chunk;
                 }
                 Err(error) if is_retriable(&error) => {
                     tracing::warn!(error = %error, items = pending.len(), "batch write failed; will retry");
@@ -150,21 +198,23 @@ impl Store {
                 }
             }
         }
-        results.extend(
+        chunk.results.extend(
             pending
                 .into_iter()
                 .map(|(index, _)| (index, ItemResult::NotStored)),
         );
-        results
+        chunk
     }
 
-    async fn put_one(&self, item: Item, deadline: &Deadline) -> ItemResult {
+    /// One item on its own, and the units DynamoDB said the put consumed.
+    async fn put_one(&self, item: Item, deadline: &Deadline) -> (ItemResult, Option<f64>) {
         let result = retry::call(&self.policy, deadline, "dynamodb", "PutItem", || {
             let request = self
                 .client
                 .put_item()
                 .table_name(&self.table_name)
-                .set_item(Some(item.clone()));
+                .set_item(Some(item.clone()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
             async move {
                 request
                     .send()
@@ -174,9 +224,14 @@ impl Store {
         })
         .await;
         match result {
-            Ok(_) => ItemResult::Stored,
-            Err(error) if is_validation(&error) => ItemResult::Rejected(error.to_string()),
-            Err(_) => ItemResult::NotStored,
+            Ok(output) => (
+                ItemResult::Stored,
+                output
+                    .consumed_capacity()
+                    .and_then(|c| units_for(c, &self.table_name)),
+            ),
+            Err(error) if is_validation(&error) => (ItemResult::Rejected(error.to_string()), None),
+            Err(_) => (ItemResult::NotStored, None),
         }
     }
 }

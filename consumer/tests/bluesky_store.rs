@@ -1,6 +1,6 @@
-//! Bluesky records through the handler into moto DynamoDB: every post creation of the Jetstream
-//! fixtures is stored field by field, and an event that is not a post creation goes to the
-//! dead-letter queue with its reason.
+//! Bluesky records through the handler into DynamoDB Local: every post creation of the Jetstream
+//! fixtures is stored field by field, an event that is not a post creation goes to the
+//! dead-letter queue (on moto) with its reason, and text is kept as Bluesky sent it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -158,4 +158,30 @@ async fn every_fixture_post_creation_is_stored_and_other_events_are_dead_lettere
     .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(env.items().await, items);
+}
+
+#[tokio::test]
+async fn bluesky_text_is_kept_as_sent_entities_and_all() {
+    // X escapes `&`, `<` and `>` in its text; Bluesky does not, so every `&amp;` in a Bluesky
+    // post is one its author typed.
+    let env = Env::start().await;
+    let (app, _) = env.app(env.config());
+    let message = include_str!("fixtures/jetstream-raw-text.jsonl").trim_end();
+    let v: Value = serde_json::from_str(message).unwrap();
+    let text = v["commit"]["record"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("&amp;") && text.contains("&lt;") && text.contains(" & "),
+        "{text}"
+    );
+
+    let outcome = invoke(
+        &app,
+        LambdaEvent::new(event(&[record(message, &["crab"])], 1), Context::default()),
+    )
+    .await;
+    assert!(outcome.response.batch_item_failures.is_empty());
+    let items = env.items().await;
+    assert_eq!(items.len(), 1);
+    check_item(&items[0], message);
+    assert_eq!(items[0].message.as_deref(), Some(text));
 }

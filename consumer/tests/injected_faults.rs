@@ -13,8 +13,8 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
-use aws_sdk_dynamodb::types::WriteRequest;
 use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity, WriteRequest};
 use aws_sdk_sqs::Client as Sqs;
 use aws_sdk_sqs::operation::send_message::{SendMessageError, SendMessageOutput};
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
@@ -335,4 +335,132 @@ async fn large_batches_are_chunked_by_25() {
     assert_eq!(sizes[0], 1);
     assert!(sizes[1..].iter().all(|s| *s == 25));
     assert_eq!(outcome.metrics.items_written, 501);
+}
+
+fn capacity(units: f64) -> ConsumedCapacity {
+    ConsumedCapacity::builder()
+        .table_name(TABLE)
+        .capacity_units(units)
+        .build()
+}
+
+#[tokio::test]
+async fn write_units_are_dynamodbs_figure_summed_over_resends() {
+    let calls: Arc<Mutex<Vec<Option<ReturnConsumedCapacity>>>> = Arc::default();
+    let log = calls.clone();
+    let rule = mock!(DynamoDb::batch_write_item).then_compute_output(move |req| {
+        let requests = req.request_items().unwrap()[TABLE].clone();
+        let mut log = log.lock().unwrap();
+        log.push(req.return_consumed_capacity().cloned());
+        if log.len() == 1 {
+            // 7 of 10 written, for 9.5 units (a figure no size estimate gives); 3 left over.
+            BatchWriteItemOutput::builder()
+                .unprocessed_items(TABLE, requests[7..].to_vec())
+                .consumed_capacity(capacity(9.5))
+                .build()
+        } else {
+            BatchWriteItemOutput::builder()
+                .consumed_capacity(capacity(3.0))
+                .build()
+        }
+    });
+    let sqs_rule = sqs_ok();
+    let app = App::new(dynamodb(&[&rule]), sqs(&[&sqs_rule]), config())
+        .with_metrics_output(MetricsOutput::Off);
+    let data: Vec<Vec<u8>> = (0..10).map(|i| post(1500 + i)).collect();
+
+    let outcome = run(&app, event(&data, 1), None).await;
+
+    assert!(outcome.response.batch_item_failures.is_empty());
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [
+            Some(ReturnConsumedCapacity::Total),
+            Some(ReturnConsumedCapacity::Total)
+        ]
+    );
+    assert_eq!(outcome.metrics.items_written, 10);
+    // 12.5 reported, rounded up to whole units.
+    assert_eq!(outcome.metrics.write_units, 13);
+}
+
+#[tokio::test]
+async fn items_stored_by_a_response_without_consumed_capacity_are_estimated() {
+    // The first request reports its units, the resend of its last three does not.
+    let calls = Arc::new(Mutex::new(0));
+    let count = calls.clone();
+    let rule = mock!(DynamoDb::batch_write_item).then_compute_output(move |req| {
+        let requests = req.request_items().unwrap()[TABLE].clone();
+        let mut count = count.lock().unwrap();
+        *count += 1;
+        if *count == 1 {
+            BatchWriteItemOutput::builder()
+                .unprocessed_items(TABLE, requests[7..].to_vec())
+                .consumed_capacity(capacity(14.0))
+                .build()
+        } else {
+            BatchWriteItemOutput::builder().build()
+        }
+    });
+    let sqs_rule = sqs_ok();
+    let app = App::new(dynamodb(&[&rule]), sqs(&[&sqs_rule]), config())
+        .with_metrics_output(MetricsOutput::Off);
+    let data: Vec<Vec<u8>> = (0..10).map(|i| post(1600 + i)).collect();
+    // Each post is far below 1 KB, so its item is one unit and its index entry another.
+    assert!(data.iter().all(|d| d.len() < 512));
+
+    let outcome = run(&app, event(&data, 1), None).await;
+
+    assert!(outcome.response.batch_item_failures.is_empty());
+    assert_eq!(outcome.metrics.write_units, 14 + 3 * 2);
+}
+
+#[tokio::test]
+async fn single_puts_after_a_rejected_batch_report_their_units_too() {
+    let batch_rule = mock!(DynamoDb::batch_write_item).then_error(|| {
+        BatchWriteItemError::generic(
+            ErrorMetadata::builder()
+                .code("ValidationException")
+                .message("Item size has exceeded the maximum allowed size")
+                .build(),
+        )
+    });
+    let asked: Arc<Mutex<Vec<Option<ReturnConsumedCapacity>>>> = Arc::default();
+    let log = asked.clone();
+    let put_rule = mock!(DynamoDb::put_item).then_compute_response(move |req| {
+        log.lock()
+            .unwrap()
+            .push(req.return_consumed_capacity().cloned());
+        if req.item().unwrap()[schema::ID].as_s().unwrap() == "1702" {
+            MockResponse::Error(PutItemError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationException")
+                    .message("Item size has exceeded the maximum allowed size")
+                    .build(),
+            ))
+        } else {
+            MockResponse::Output(
+                PutItemOutput::builder()
+                    .consumed_capacity(capacity(3.0))
+                    .build(),
+            )
+        }
+    });
+    let (sqs_rule, _) = common::recording_send_message();
+    let app = App::new(
+        dynamodb(&[&batch_rule, &put_rule]),
+        sqs(&[&sqs_rule]),
+        config(),
+    )
+    .with_metrics_output(MetricsOutput::Off);
+    let data: Vec<Vec<u8>> = (0..4).map(|i| post(1700 + i)).collect();
+
+    let outcome = run(&app, event(&data, 1), None).await;
+
+    assert_eq!(outcome.metrics.items_written, 3);
+    assert_eq!(outcome.metrics.write_units, 9);
+    assert_eq!(
+        *asked.lock().unwrap(),
+        vec![Some(ReturnConsumedCapacity::Total); 4]
+    );
 }

@@ -169,11 +169,16 @@ class HandComputed(unittest.TestCase):
         on_demand = cost.estimate(0, dataclasses.replace(BASE, stream_mode="on-demand", shards=4))
         self.assertAlmostEqual(lines(on_demand)["stream-hours"], 29.20)
 
-    def test_keyword_metrics_beyond_the_cap_count_every_keyword_and_other(self):
+    def test_keyword_metrics_up_to_the_cap_are_one_set_per_keyword(self):
+        r = cost.estimate(100, dataclasses.replace(BASE, keywords=20, keywords_per_post=1.42))
+        self.assertEqual(quantities(r)["custom metrics (EMF)"], 7 + 2 * 20)
+
+    def test_keyword_metrics_beyond_the_cap_are_the_cap_and_other(self):
         r = cost.estimate(100, dataclasses.replace(BASE, keywords=25, keywords_per_post=1.42))
-        self.assertEqual(quantities(r)["custom metrics (EMF)"], 7 + 2 * (25 + 1))
-        # 100 records of 1.42 keywords in a batch: 20 keyword lines at most.
-        log_bytes = 2_628_000 * (982 + 20 * 256)
+        # 20 keywords named in MetricKeywords and "(other)" for the 5 left, however long it runs.
+        self.assertEqual(quantities(r)["custom metrics (EMF)"], 7 + 2 * (20 + 1))
+        # 100 records of 1.42 keywords in a batch: 21 keyword lines at most.
+        log_bytes = 2_628_000 * (982 + 21 * 256)
         self.assertAlmostEqual(quantities(r)["logs ingested (GB)"], log_bytes / GIB)
 
     def test_without_point_in_time_recovery_there_is_no_such_line(self):
@@ -277,7 +282,7 @@ class Inputs(unittest.TestCase):
         source = "\n".join(p.read_text() for p in (REPO / "consumer" / "src").rglob("*.rs"))
         for name, value in (("MAX_BATCH_WRITE_ITEMS", cost.MAX_BATCH_WRITE_ITEMS),
                             ("DEFAULT_CONCURRENT_WRITES", cost.DEFAULT_CONCURRENT_WRITES),
-                            ("MAX_KEYWORD_LINES", cost.MAX_KEYWORD_LINES)):
+                            ("MAX_METRIC_KEYWORDS", cost.MAX_METRIC_KEYWORDS)):
             self.assertRegex(source, rf"const {name}: usize = {value};", name)
 
     def test_prices_are_dated_and_sourced(self):

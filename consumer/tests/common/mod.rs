@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
+use testkit::dynamodb_local::DynamoDbLocal;
 use testkit::moto::{Moto, unique_name};
 use testkit::records::FixtureRecord;
 use twitter_consumer::dlq::DeadLetterMessage;
@@ -85,26 +87,42 @@ pub fn test_config(table: &str) -> Config {
 
 pub type Sink = Arc<Mutex<Vec<String>>>;
 
-/// A moto-backed environment: the table created from the schema, a dead-letter queue.
+/// The test binary's DynamoDB Local (one JVM per binary; tests keep apart by table name).
+pub async fn dynamodb_local() -> &'static DynamoDbLocal {
+    DynamoDbLocal::shared().await.expect("DynamoDB Local")
+}
+
+/// A table of its own, created from the schema, in the binary's DynamoDB Local.
+pub async fn new_table(dynamodb: &aws_sdk_dynamodb::Client) -> String {
+    let table = unique_name("events");
+    twitter_table::admin::create_table(dynamodb, &table)
+        .await
+        .expect("table");
+    table
+}
+
+/// The stand-ins a test writes to: DynamoDB Local (shared by the binary) with a table of the
+/// test's own, and a moto server of the test's own for the dead-letter queue.
 pub struct Env {
     pub moto: Moto,
+    pub dynamodb_local: &'static DynamoDbLocal,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub sdk_config: aws_config::SdkConfig,
+    pub dynamodb_config: aws_config::SdkConfig,
+    pub sqs_config: aws_config::SdkConfig,
     pub table: String,
     pub queue_url: String,
 }
 
 impl Env {
     pub async fn start() -> Env {
+        let dynamodb_local = dynamodb_local().await;
         let moto = Moto::start().await.expect("moto");
-        let sdk_config = moto.sdk_config().await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
-        let sqs = aws_sdk_sqs::Client::new(&sdk_config);
-        let table = unique_name("events");
-        twitter_table::admin::create_table(&dynamodb, &table)
-            .await
-            .expect("table");
+        let dynamodb_config = dynamodb_local.sdk_config().await;
+        let sqs_config = moto.sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&dynamodb_config);
+        let sqs = aws_sdk_sqs::Client::new(&sqs_config);
+        let table = new_table(&dynamodb).await;
         let queue_url = sqs
             .create_queue()
             .queue_name(unique_name("dlq"))
@@ -116,12 +134,21 @@ impl Env {
             .to_owned();
         Env {
             moto,
+            dynamodb_local,
             dynamodb,
             sqs,
-            sdk_config,
+            dynamodb_config,
+            sqs_config,
             table,
             queue_url,
         }
+    }
+
+    /// Environment for the bootstrap binary: DynamoDB calls to DynamoDB Local, the rest to moto.
+    pub fn child_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.moto.env();
+        env.extend(self.dynamodb_local.env());
+        env
     }
 
     pub fn config(&self) -> Config {
@@ -130,12 +157,20 @@ impl Env {
 
     pub fn app(&self, config: Config) -> (App, Sink) {
         let sink: Sink = Arc::default();
-        let app = App::from_sdk_config(&self.sdk_config, config)
+        let app = App::from_sdk_configs(&self.dynamodb_config, &self.sqs_config, config)
             .with_metrics_output(MetricsOutput::Memory(sink.clone()));
         (app, sink)
     }
 
     pub async fn items(&self) -> Vec<EventItem> {
+        let mut items: Vec<EventItem> =
+            serde_dynamo::from_items(self.raw_items().await).expect("items");
+        items.sort_by(|a, b| (&a.id, &a.keyword).cmp(&(&b.id, &b.keyword)));
+        items
+    }
+
+    /// Every item of the table as DynamoDB holds it.
+    pub async fn raw_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -147,15 +182,12 @@ impl Env {
                 .send()
                 .await
                 .expect("scan");
-            let batch: Vec<EventItem> =
-                serde_dynamo::from_items(page.items().to_vec()).expect("items");
-            items.extend(batch);
+            items.extend(page.items().iter().cloned());
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
                 break;
             }
         }
-        items.sort_by(|a, b| (&a.id, &a.keyword).cmp(&(&b.id, &b.keyword)));
         items
     }
 

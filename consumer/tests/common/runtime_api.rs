@@ -20,6 +20,8 @@ pub enum Report {
     },
     Error {
         path: String,
+        /// Header names in lower case.
+        headers: Vec<(String, String)>,
         body: String,
     },
 }
@@ -143,7 +145,11 @@ async fn connection(
                 let request_id = path.split('/').rev().nth(1).unwrap_or_default().to_owned();
                 let _ = tx.send(Report::Response { request_id, body });
             } else {
-                let _ = tx.send(Report::Error { path, body });
+                let _ = tx.send(Report::Error {
+                    path,
+                    headers: headers.clone(),
+                    body,
+                });
             }
             stream
                 .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}")

@@ -1,15 +1,27 @@
-//! The handler against moto DynamoDB and SQS.
+//! X posts through the handler into DynamoDB Local (the dead-letter queue on moto): items read
+//! back field by field against the raw lines, the EMF lines, and the write units DynamoDB
+//! reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use common::{Env, event, fixture_posts, record_for};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
-use twitter_consumer::{handle, invoke};
+use twitter_consumer::{MetricKeywords, handle, invoke};
 use twitter_table::{EventItem, payload};
+
+/// X's HTML escapes undone, written apart from the crate's decoder: replacing `&amp;` last means
+/// no entity can be formed by a replacement, which is what one left-to-right pass gives.
+fn as_written(x_text: &str) -> String {
+    x_text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
 
 fn call(
     event: aws_lambda_events::event::kinesis::KinesisEvent,
@@ -32,7 +44,12 @@ fn check_item(item: &EventItem, line: &str) {
     // X sends milliseconds already; the item keeps the same instant, in the same form.
     assert_eq!(item.timestamp, created, "post {}", item.id);
     let full_text = text(data, "/note_tweet/text").or_else(|| text(data, "/text"));
-    assert_eq!(item.message, full_text, "post {}", item.id);
+    assert_eq!(
+        item.message,
+        full_text.as_deref().map(as_written),
+        "post {}",
+        item.id
+    );
     assert_eq!(item.author_id, text(data, "/author_id"));
     assert_eq!(item.lang, text(data, "/lang"));
     let author = v["includes"]["users"]
@@ -103,8 +120,20 @@ fn check_item(item: &EventItem, line: &str) {
 #[tokio::test]
 async fn fixture_posts_are_stored_field_by_field_and_redelivery_changes_nothing() {
     let env = Env::start().await;
-    let (app, sink) = env.app(env.config());
     let posts = fixture_posts();
+    // The metrics follow three of the fixture's keywords; the others count under (other).
+    let mut all_keywords: Vec<String> = Vec::new();
+    for k in posts.iter().flat_map(|p| &p.keywords) {
+        if !all_keywords.contains(k) {
+            all_keywords.push(k.clone());
+        }
+    }
+    assert!(all_keywords.len() > 3, "{all_keywords:?}");
+    let listed = &all_keywords[..3];
+    let config = env
+        .config()
+        .with_metric_keywords(MetricKeywords::new(listed).unwrap());
+    let (app, sink) = env.app(config);
     let data: Vec<Vec<u8>> = posts.iter().map(record_for).collect();
 
     let response = handle(&app, call(event(&data, 1))).await.expect("handler");
@@ -149,13 +178,163 @@ async fn fixture_posts_are_stored_field_by_field_and_redelivery_changes_nothing(
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(env.items().await, items);
 
-    // And the invocation printed EMF totals matching what it wrote.
+    // And the invocation printed EMF totals matching what it wrote, and one line per listed
+    // keyword plus (other), which together hold every item.
     let lines = sink.lock().unwrap().clone();
-    let totals: Value = serde_json::from_str(&lines[0]).expect("emf");
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("emf"))
+        .collect();
+    // The first invocation's lines: up to the redelivery's totals line.
+    let end = parsed
+        .iter()
+        .skip(1)
+        .position(|v| v.get("Records").is_some())
+        .map_or(parsed.len(), |p| p + 1);
+    let first = &parsed[..end];
+    let totals = &first[0];
     assert_eq!(totals["ItemsWritten"].as_u64(), Some(items.len() as u64));
     assert_eq!(totals["Records"].as_u64(), Some(posts.len() as u64));
-    assert!(lines.iter().any(|l| l.contains("\"Keyword\"")));
+    let mut by_value: BTreeMap<String, u64> = BTreeMap::new();
+    for line in first {
+        assert_eq!(line["FunctionName"], "twitter-consumer", "{line}");
+        if let Some(keyword) = line["Keyword"].as_str() {
+            by_value.insert(keyword.to_owned(), line["PostsWritten"].as_u64().unwrap());
+        }
+    }
+    let mut expected_values: BTreeSet<String> = listed.iter().cloned().collect();
+    expected_values.insert("(other)".to_owned());
+    assert_eq!(
+        by_value.keys().cloned().collect::<BTreeSet<_>>(),
+        expected_values
+    );
+    assert_eq!(by_value.values().sum::<u64>(), items.len() as u64);
+    for keyword in listed {
+        let under = items.iter().filter(|i| &i.keyword == keyword).count() as u64;
+        assert_eq!(by_value[keyword], under, "{keyword}");
+    }
     assert!(env.dead_letters().await.is_empty());
+}
+
+/// What DynamoDB itself charges for writing `items` into a table of the same schema, one put
+/// each: the oracle for the function's `WriteUnits`.
+async fn charged(
+    env: &Env,
+    table: &str,
+    items: &[std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>],
+) -> f64 {
+    let mut units = 0.0;
+    for item in items {
+        let output = env
+            .dynamodb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item.clone()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .unwrap();
+        units += output
+            .consumed_capacity()
+            .unwrap()
+            .capacity_units()
+            .unwrap();
+    }
+    units
+}
+
+#[tokio::test]
+async fn write_units_are_the_ones_dynamodb_reports() {
+    let env = Env::start().await;
+    let (app, sink) = env.app(env.config());
+    let posts = fixture_posts();
+    // More than one request of 25.
+    let data: Vec<Vec<u8>> = posts.iter().take(40).map(record_for).collect();
+
+    let first = invoke(&app, call(event(&data, 1))).await;
+    assert!(first.response.batch_item_failures.is_empty());
+    let stored = env.raw_items().await;
+    assert_eq!(first.metrics.items_written, stored.len() as u64);
+    let oracle = common::new_table(&env.dynamodb).await;
+    let first_time = charged(&env, &oracle, &stored).await;
+    assert_eq!(first.metrics.write_units as f64, first_time);
+
+    // Redelivery rewrites identical items: DynamoDB charges the items again but no index entry
+    // (nothing the index holds changed), which no estimate from the items' sizes can know.
+    let again = invoke(&app, call(event(&data, 1))).await;
+    let second_time = charged(&env, &oracle, &stored).await;
+    assert_eq!(again.metrics.write_units as f64, second_time);
+    assert!(second_time < first_time, "{second_time} vs {first_time}");
+
+    let lines = sink.lock().unwrap().clone();
+    let totals: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v.get("Records").is_some())
+        .collect();
+    assert_eq!(totals[0]["WriteUnits"].as_f64(), Some(first_time));
+    assert_eq!(totals[1]["WriteUnits"].as_f64(), Some(second_time));
+}
+
+#[tokio::test]
+async fn x_html_escapes_are_undone_in_the_message_and_kept_in_the_payload() {
+    let env = Env::start().await;
+    let (app, _) = env.app(env.config());
+    let lines: Vec<&str> = include_str!("fixtures/x-escaped-text.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let posts: Vec<common::FixturePost> = lines
+        .iter()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            common::FixturePost {
+                id: v["data"]["id"].as_str().unwrap().to_owned(),
+                keywords: v["matching_rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["tag"].as_str().unwrap().to_owned())
+                    .collect(),
+                line: (*line).to_owned(),
+            }
+        })
+        .collect();
+    let data: Vec<Vec<u8>> = posts.iter().map(record_for).collect();
+    let outcome = invoke(&app, call(event(&data, 1))).await;
+    assert!(outcome.response.batch_item_failures.is_empty());
+    assert_eq!(outcome.metrics.poison_records, 0);
+
+    let items = env.items().await;
+    for post in &posts {
+        let mine: Vec<&EventItem> = items.iter().filter(|i| i.id == post.id).collect();
+        assert_eq!(mine.len(), post.keywords.len(), "{}", post.id);
+        for item in mine {
+            check_item(item, &post.line);
+        }
+    }
+    let message = |id: &str| {
+        items
+            .iter()
+            .find(|i| i.id == id)
+            .and_then(|i| i.message.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        message("1790124900000000001"),
+        "Rust & Tokio: Vec<u8> -> String <3 #rust"
+    );
+    // What the author typed as an entity is kept as one, and what X does not escape is left.
+    assert_eq!(
+        message("1790124900000000002"),
+        "@Crab to write &lt; in HTML type &amp;lt; and &quot;as typed&quot; stays &#39;as is&#39; &amp"
+    );
+    let long = message("1790124900000000003");
+    assert!(
+        long.starts_with("#long post & more: a <b>bold</b> claim > 280 #html"),
+        "{long}"
+    );
+    assert!(long.ends_with("<end>"), "{long}");
 }
 
 #[tokio::test]
