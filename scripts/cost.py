@@ -130,10 +130,11 @@ HANDLER_MS_PER_RECORD = 0.036
 # from Lambda in the same region. --write-latency-ms changes it.
 WRITE_ROUND_TRIP_MS = 10.0
 # CloudWatch Logs bytes per invocation, from the lines' formats: START (71), END (52) and
-# REPORT (141) from Lambda, "batch done" (153, tracing JSON) and the EMF totals line (565, a
-# 33-character function name) from the consumer; then one EMF line per keyword in the batch.
-LOG_BYTES_PER_INVOCATION = 71 + 52 + 141 + 153 + 565
-LOG_BYTES_PER_KEYWORD_LINE = 256
+# REPORT (141) from Lambda, "batch done" (153, tracing JSON) and the EMF totals line (573, a
+# 33-character function name, with its FunctionName dimension) from the consumer; then one EMF
+# line per keyword of METRIC_KEYWORDS in the batch (322: it carries FunctionName too).
+LOG_BYTES_PER_INVOCATION = 71 + 52 + 141 + 153 + 573
+LOG_BYTES_PER_KEYWORD_LINE = 322
 
 MEASURED = {
     "keywords_per_post_in_fixtures": FIXTURE_KEYWORDS_PER_POST,

@@ -77,7 +77,7 @@ class HandComputed(unittest.TestCase):
         # 12 months of items: 2,628,000 * 12 = 31,536,000 items; table 914 + 100 bytes each,
         # index entry 224.
         items_kept = 31_536_000
-        log_bytes = 525_600 * (71 + 52 + 141 + 153 + 565 + 256)  # one keyword line
+        log_bytes = 525_600 * (71 + 52 + 141 + 153 + 573 + 322)  # one keyword line
         self.assertLines(r, {
             "shard-hours": 730 * cost.KINESIS_SHARD_HOUR.usd,  # 10.95
             "PUT payload units": 2_628_000 * cost.KINESIS_PUT_UNIT.usd,  # 0.037
@@ -130,7 +130,7 @@ class HandComputed(unittest.TestCase):
         self.assertAlmostEqual(r["invocations_per_month"], 2_102_400)
         self.assertEqual(r["billed_ms_per_invocation"], 11)
         items_kept = 10 * 1.5 * 30 * 86400  # 38,880,000
-        log_bytes = 2_102_400 * (982 + 3 * 256)  # three keywords in every batch
+        log_bytes = 2_102_400 * (990 + 3 * 322)  # three keywords in every batch
         self.assertLines(r, {
             "stream-hours": 730 * cost.KINESIS_ON_DEMAND_STREAM_HOUR.usd,  # 29.20
             "data in (GB)": 26_280_000 * 2.85 * 1024 / GIB * cost.KINESIS_ON_DEMAND_IN.usd,
@@ -178,7 +178,7 @@ class HandComputed(unittest.TestCase):
         # 20 keywords named in MetricKeywords and "(other)" for the 5 left, however long it runs.
         self.assertEqual(quantities(r)["custom metrics (EMF)"], 7 + 2 * (20 + 1))
         # 100 records of 1.42 keywords in a batch: 21 keyword lines at most.
-        log_bytes = 2_628_000 * (982 + 21 * 256)
+        log_bytes = 2_628_000 * (990 + 21 * 322)
         self.assertAlmostEqual(quantities(r)["logs ingested (GB)"], log_bytes / GIB)
 
     def test_without_point_in_time_recovery_there_is_no_such_line(self):
