@@ -7,9 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::AliasedAwsCredentials;
 use crate::error::ProducerError;
+use crate::redact::redact;
 
 /// The standard chain (environment, profile, EC2 instance role), honouring
-/// `AWS_ENDPOINT_URL`; static credentials only when given under the legacy `AWS_SECRET_KEY`.
+/// `AWS_ENDPOINT_URL` (what an SDK error says of it is printed redacted); static credentials only when given under the legacy `AWS_SECRET_KEY`.
 pub async fn sdk_config(alias: Option<&AliasedAwsCredentials>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(alias) = alias {
@@ -40,7 +41,7 @@ pub async fn bearer_from_ssm(
         .send()
         .await
         .map_err(|error| {
-            let detail = twitter_errors::aws::describe(&error).to_string();
+            let detail = redact(&twitter_errors::aws::describe(&error).to_string()).into_owned();
             if error.code() == Some("ParameterNotFound") {
                 ProducerError::Config(format!(
                     "SSM parameter {name:?} (TWITTER_BEARER_TOKEN_PARAMETER) does not exist"
@@ -79,7 +80,7 @@ pub async fn check_stream(
         }
         Err(error) => Err(ProducerError::Kinesis {
             stream: stream_name.to_owned(),
-            detail: twitter_errors::aws::describe(&error).to_string(),
+            detail: redact(&twitter_errors::aws::describe(&error).to_string()).into_owned(),
         }),
     }
 }

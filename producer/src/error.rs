@@ -64,6 +64,14 @@ pub enum ProducerError {
 }
 
 impl ProducerError {
+    /// X could not be reached; reqwest's message names the URL, which is printed redacted.
+    pub fn x_unreachable(endpoint: &'static str, source: reqwest::Error) -> ProducerError {
+        ProducerError::XUnreachable {
+            endpoint,
+            source: crate::redact::reqwest_error(source),
+        }
+    }
+
     /// 2 for what the user must fix in the command line or the environment, 1 for the rest.
     pub fn exit_code(&self) -> ExitCode {
         match self {

@@ -8,7 +8,8 @@
 //! ([`keyword`], [`reconnect`], [`batch`], [`retry`], and in each source its decoding, rules or
 //! matcher) hold the decisions and are tested without a network; the clients are at the edges
 //! (`source::x`'s client, `source::bluesky`'s connection, [`sink`], [`aws`]). [`stats`],
-//! [`status`], [`progress`] and [`logging`] say how a run goes; [`signals`] stops it.
+//! [`status`], [`progress`] and [`logging`] say how a run goes, and [`redact`] keeps the
+//! secrets a configured URL carries out of all of it; [`signals`] stops it.
 
 pub mod app;
 pub mod aws;
@@ -22,6 +23,7 @@ pub mod outlet;
 pub mod pipeline;
 pub mod progress;
 pub mod reconnect;
+pub mod redact;
 pub mod retry;
 pub mod signals;
 pub mod sink;

@@ -35,6 +35,9 @@ fn main() -> ExitCode {
 
 /// One line naming what is wrong, and the exit code that goes with it.
 fn fail(error: &ProducerError) -> ExitCode {
-    eprintln!("error: {}", twitter_errors::chain(error));
+    eprintln!(
+        "error: {}",
+        twitter_producer::redact::redact(&twitter_errors::chain(error))
+    );
     error.exit_code()
 }

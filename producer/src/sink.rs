@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::batch::Pending;
 use crate::error::ProducerError;
+use crate::redact::redact;
 use crate::retry;
 use crate::spool::{Spool, SpoolReader};
 use crate::stats::Stats;
@@ -176,7 +177,7 @@ impl KinesisSink {
             Err(error) => {
                 return Err(ProducerError::Kinesis {
                     stream: self.stream_name.clone(),
-                    detail: twitter_errors::aws::describe(&error).to_string(),
+                    detail: redact(&twitter_errors::aws::describe(&error).to_string()).into_owned(),
                 });
             }
         };

@@ -1,6 +1,7 @@
 //! `--status-addr`: `/healthz` (JSON) and `/metrics` (Prometheus text), what the earlier
 //! systems' `/stream/status` endpoints gave.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ProducerError;
+use crate::redact::redact;
 use crate::stats::{Stats, Totals};
 
 #[derive(Debug)]
@@ -32,7 +34,8 @@ struct Health<'a> {
     source: twitter_record::Source,
     connected: bool,
     usage_capped: bool,
-    rules: &'a [String],
+    /// A rule may name a URL (X's `url:` operator): printed redacted, as everywhere.
+    rules: Vec<Cow<'a, str>>,
     #[serde(with = "time::serde::rfc3339::option")]
     last_post_at: Option<time::OffsetDateTime>,
     queue_depth: i64,
@@ -46,6 +49,40 @@ struct SpoolHealth {
     posts: i64,
     oldest_age_s: i64,
     full: bool,
+}
+
+/// Who can reach the status endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposure {
+    /// This machine only.
+    Loopback,
+    /// The network: allowed with `--allow-remote`, and said at start.
+    Remote,
+}
+
+/// Whether `/healthz` and `/metrics` may be served on `addr`: on loopback always; anywhere else
+/// (all interfaces, a LAN address) only with `--allow-remote`, since they show the followed
+/// keywords and the counters to whoever connects. The refusal is one line naming the address
+/// and the flag.
+pub fn exposure(addr: SocketAddr, allow_remote: bool) -> Result<Exposure, String> {
+    // `::ffff:127.0.0.1` is loopback too, though `Ipv6Addr::is_loopback` says no.
+    if addr.ip().to_canonical().is_loopback() {
+        return Ok(Exposure::Loopback);
+    }
+    if allow_remote {
+        return Ok(Exposure::Remote);
+    }
+    Err(format!(
+        "--status-addr {addr} is not a loopback address: /healthz and /metrics would show the followed keywords and the counters to the network; pass --allow-remote (TWITTER_PRODUCER_ALLOW_REMOTE=true) to serve there anyway, or use 127.0.0.1:{}",
+        addr.port()
+    ))
+}
+
+/// The one line said at start when the status endpoints are open to the network.
+pub fn remote_warning(addr: SocketAddr) -> String {
+    format!(
+        "--allow-remote: serving /healthz and /metrics on {addr}, which is not a loopback address: anyone who can reach it sees the followed keywords and the counters"
+    )
 }
 
 pub fn router(state: Arc<StatusState>) -> Router {
@@ -103,7 +140,7 @@ async fn healthz(State(state): State<Arc<StatusState>>) -> impl IntoResponse {
         source: state.source,
         connected,
         usage_capped,
-        rules: &state.rules,
+        rules: state.rules.iter().map(|rule| redact(rule)).collect(),
         last_post_at: stats.last_post_at(),
         queue_depth: stats.queue_depth.get(),
         spool: SpoolHealth {
@@ -135,6 +172,56 @@ async fn metrics(State(state): State<Arc<StatusState>>) -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_is_always_served_and_anything_else_only_when_allowed() {
+        for addr in [
+            "127.0.0.1:9090",
+            "127.8.9.10:1",
+            "[::1]:9090",
+            "[::ffff:127.0.0.1]:9090",
+        ] {
+            let addr: SocketAddr = addr.parse().expect("address");
+            assert_eq!(exposure(addr, false), Ok(Exposure::Loopback), "{addr}");
+            assert_eq!(exposure(addr, true), Ok(Exposure::Loopback), "{addr}");
+        }
+        for addr in [
+            "0.0.0.0:9090",
+            "[::]:9090",
+            "192.168.1.5:9090",
+            "[::ffff:10.0.0.1]:9090",
+        ] {
+            let addr: SocketAddr = addr.parse().expect("address");
+            assert_eq!(exposure(addr, true), Ok(Exposure::Remote), "{addr}");
+            let refusal = exposure(addr, false).expect_err("refused");
+            assert!(refusal.contains(&addr.to_string()), "{refusal}");
+            assert!(refusal.contains("--allow-remote"), "{refusal}");
+            assert!(!refusal.contains('\n'), "{refusal}");
+            let warning = remote_warning(addr);
+            assert!(
+                warning.contains(&addr.to_string()) && !warning.contains('\n'),
+                "{warning}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_url_in_a_rule_is_shown_redacted() {
+        let state = Arc::new(StatusState {
+            source: twitter_record::Source::X,
+            stats: Arc::new(Stats::default()),
+            rules: vec!["url:\"https://example.com/?token=t0k3n\"".to_owned()],
+        });
+        let response = healthz(State(state)).await.into_response();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let body = String::from_utf8(body.to_vec()).expect("UTF-8");
+        assert!(
+            !body.contains("t0k3n") && body.contains("token=***"),
+            "{body}"
+        );
+    }
 
     async fn health(stats: Arc<Stats>) -> (StatusCode, serde_json::Value) {
         let state = Arc::new(StatusState {

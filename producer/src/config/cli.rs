@@ -14,6 +14,7 @@ Environment:
                                     in rotation order [default: the four public hosts]
   JETSTREAM_CURSOR_FILE           same as --cursor-file
   TWITTER_PRODUCER_SPOOL_DIR      same as --spool-dir
+  TWITTER_PRODUCER_ALLOW_REMOTE   same as --allow-remote (true or false)
   TWITTER_BEARER_TOKEN            app-only bearer token
   TWITTER_API_CONSUMER_KEY        with TWITTER_API_CONSUMER_SECRET: exchanged for a bearer token
   TWITTER_API_CONSUMER_SECRET       (POST /oauth2/token)
@@ -26,7 +27,8 @@ Environment:
   AWS_PROFILE                     the standard AWS credential chain; on EC2 the instance role
   RUST_LOG                        log filter [default: info]
 The first credential source set wins: bearer token, then SSM parameter, then consumer key.
-X credentials are needed with --source x only.
+X credentials are needed with --source x only. A URL's userinfo (user:pass@) and
+secret-looking query values (token=, key=, sig=...) are used to connect and never printed.
 
 Exit codes: 0 clean stop, 2 bad usage or configuration, 1 fatal error at run time.";
 
@@ -109,8 +111,16 @@ pub struct Cli {
     pub cursor_file: Option<PathBuf>,
 
     /// Serve /healthz (JSON) and /metrics (Prometheus) on this address, e.g. 127.0.0.1:9090.
+    /// They show the followed keywords and the counters to whoever connects: an address other
+    /// than loopback (0.0.0.0, a LAN address) needs --allow-remote.
     #[arg(long, value_name = "HOST:PORT")]
     pub status_addr: Option<SocketAddr>,
+
+    /// Let --status-addr serve on an address other than loopback, e.g. 0.0.0.0:9090 (a
+    /// warning says so at start): anyone who reaches it sees the followed keywords and the
+    /// counters.
+    #[arg(long, env = "TWITTER_PRODUCER_ALLOW_REMOTE")]
+    pub allow_remote: bool,
 
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -219,6 +229,8 @@ mod tests {
             "JETSTREAM_URL",
             "--cursor-file",
             "JETSTREAM_CURSOR_FILE",
+            "--allow-remote",
+            "TWITTER_PRODUCER_ALLOW_REMOTE",
         ] {
             assert!(help.contains(name), "--help lacks {name}");
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{AliasedAwsCredentials, Cli, Env, LogFormat};
 use crate::error::ProducerError;
 use crate::source::SourceSettings;
+use crate::status::{self, Exposure};
 
 /// Where and how the spool keeps posts on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,12 @@ impl Settings {
                 "--spool-max-bytes {} is too small: the spool needs at least {MIN_SPOOL_BYTES} bytes (a few records of up to 1 MiB)",
                 cli.spool_max_bytes
             )));
+        }
+        if let Some(addr) = cli.status_addr
+            && status::exposure(addr, cli.allow_remote).map_err(ProducerError::Config)?
+                == Exposure::Remote
+        {
+            tracing::warn!("{}", status::remote_warning(addr));
         }
         let spool = SpoolSettings {
             dir: cli.spool_dir.unwrap_or_else(|| state_dir.join("spool")),
@@ -142,7 +149,7 @@ mod tests {
         assert!(s.stall_timeout >= Duration::from_secs(20));
         assert_eq!(s.linger, Duration::from_millis(100));
         assert!(
-            matches!(&s.source, SourceSettings::X(x) if x.api_url == DEFAULT_API_URL && x.rules.len() == 1)
+            matches!(&s.source, SourceSettings::X(x) if x.api_url.expose() == DEFAULT_API_URL && x.rules.len() == 1)
         );
         assert_eq!(s.stream_name, "tweets");
         assert!(matches!(credentials(&s), XCredentials::Bearer(t) if t.expose_secret() == "t0k3n"));
@@ -182,6 +189,70 @@ mod tests {
         assert!(
             settings(&["rust", "--queue-capacity", "10"], BASE).is_ok(),
             "an old command line still starts"
+        );
+    }
+
+    #[test]
+    fn a_status_address_off_loopback_needs_allow_remote() {
+        let s = settings(&["rust", "--status-addr", "127.0.0.1:9090"], BASE).expect("loopback");
+        assert_eq!(
+            s.status_addr,
+            Some("127.0.0.1:9090".parse().expect("address"))
+        );
+        let err = settings(&["rust", "--status-addr", "0.0.0.0:9090"], BASE).expect_err("refused");
+        assert_eq!(err.exit_code(), std::process::ExitCode::from(2));
+        let message = err.to_string();
+        assert!(
+            message.contains("0.0.0.0:9090") && message.contains("--allow-remote"),
+            "{message}"
+        );
+        let s = settings(
+            &["rust", "--status-addr", "0.0.0.0:9090", "--allow-remote"],
+            BASE,
+        )
+        .expect("allowed");
+        assert_eq!(
+            s.status_addr,
+            Some("0.0.0.0:9090".parse().expect("address"))
+        );
+        assert!(
+            settings(&["rust", "--allow-remote"], BASE).is_ok(),
+            "nothing served, nothing to refuse"
+        );
+    }
+
+    #[test]
+    fn a_secret_in_an_api_url_never_shows() {
+        let mut vars = BASE.to_vec();
+        vars.push((
+            "TWITTER_API_URL",
+            "https://u:pa55@proxy.example/x?token=t0k3n",
+        ));
+        let s = settings(&["rust"], &vars).expect("valid");
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("pa55") && !printed.contains("t0k3n"),
+            "{printed}"
+        );
+        let mut vars = BASE.to_vec();
+        vars.push((
+            "TWITTER_API_URL",
+            "ftp://u:pa55@proxy.example/x?token=t0k3n",
+        ));
+        let err = settings(&["rust"], &vars).expect_err("not http");
+        let message = err.to_string();
+        assert!(message.starts_with("TWITTER_API_URL "), "{message}");
+        assert!(
+            !message.contains("pa55") && !message.contains("t0k3n"),
+            "{message}"
+        );
+        let mut vars = vec![("AWS_STREAM_NAME", "s")];
+        vars.push(("JETSTREAM_URL", "wss://u:pa55@h/subscribe?token=t0k3n"));
+        let s = settings(&["--source", "bluesky", "rust"], &vars).expect("valid");
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("pa55") && !printed.contains("t0k3n"),
+            "{printed}"
         );
     }
 

@@ -13,6 +13,7 @@ use twitter_errors::chain;
 
 use crate::error::ProducerError;
 use crate::reconnect::Failure;
+use crate::redact::redact;
 use crate::source::connection::ConnectionEnd;
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -56,10 +57,13 @@ pub(super) async fn connect(
 }
 
 /// A refused handshake: a status that will not change by retrying is fatal, the rest retries.
+/// `url` is printed redacted.
 pub(super) fn handshake_failure(
     error: tungstenite::Error,
     url: &str,
 ) -> Result<ConnectionEnd, ProducerError> {
+    let url = redact(url);
+    let url = url.as_ref();
     let reconnect = |failure| {
         Ok(ConnectionEnd::Reconnect {
             failure,
@@ -97,9 +101,9 @@ pub(super) fn handshake_failure(
                 }),
             }
         }
-        tungstenite::Error::Url(error) => Err(ProducerError::Config(format!(
-            "Jetstream URL {url:?} cannot be used: {error}"
-        ))),
+        tungstenite::Error::Url(error) => Err(ProducerError::Config(
+            redact(&format!("Jetstream URL {url:?} cannot be used: {error}")).into_owned(),
+        )),
         error => {
             tracing::warn!(url, error = %chain(&error), "cannot connect to Jetstream");
             reconnect(Failure::Network)
@@ -116,18 +120,17 @@ mod tests {
         assert!(tls_config().is_ok());
     }
 
+    fn refused_at(status: u16, url: &str) -> Result<ConnectionEnd, ProducerError> {
+        let response = tungstenite::http::Response::builder()
+            .status(status)
+            .body(Some(b"{\"error\":\"nope\"}".to_vec()))
+            .expect("response");
+        handshake_failure(tungstenite::Error::Http(Box::new(response)), url)
+    }
+
     #[test]
     fn handshake_statuses_that_will_not_change_are_fatal() {
-        let refused = |status: u16| {
-            let response = tungstenite::http::Response::builder()
-                .status(status)
-                .body(Some(b"{\"error\":\"nope\"}".to_vec()))
-                .expect("response");
-            handshake_failure(
-                tungstenite::Error::Http(Box::new(response)),
-                "ws://h/subscribe",
-            )
-        };
+        let refused = |status: u16| refused_at(status, "ws://h/subscribe");
         for status in [400, 401, 403, 404, 410] {
             let error = refused(status).expect_err("fatal");
             assert!(error.to_string().contains(&status.to_string()), "{error}");
@@ -148,6 +151,22 @@ mod tests {
                     ..
                 })
             ));
+        }
+        let secret = "wss://u:pa55@h/subscribe?token=t0k3n";
+        for error in [
+            refused_at(403, secret).expect_err("fatal").to_string(),
+            handshake_failure(
+                tungstenite::Error::Url(tungstenite::error::UrlError::NoPathOrQuery),
+                secret,
+            )
+            .expect_err("fatal")
+            .to_string(),
+        ] {
+            assert!(
+                !error.contains("pa55") && !error.contains("t0k3n"),
+                "{error}"
+            );
+            assert!(error.contains("wss://***@h/subscribe?token=***"), "{error}");
         }
         assert!(matches!(
             handshake_failure(tungstenite::Error::ConnectionClosed, "ws://h"),

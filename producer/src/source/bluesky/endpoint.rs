@@ -14,6 +14,7 @@ use url::Url;
 use super::decode;
 use super::jetstream::MAX_MESSAGE_BYTES;
 use crate::error::ProducerError;
+use crate::redact::redact;
 
 /// Bluesky's four public Jetstream hosts, in rotation order while `JETSTREAM_URL` is unset.
 pub const PUBLIC_ENDPOINTS: [&str; 4] = [
@@ -37,8 +38,9 @@ const KNOWN_PARAMETERS: [&str; 6] = [
     "requireHello",
 ];
 
-/// One Jetstream endpoint, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One Jetstream endpoint, checked. It prints redacted (`Display`, `Debug`): `JETSTREAM_URL`
+/// may carry a token; [`Endpoint::as_str`] and [`Endpoint::subscribe_url`] are for connecting.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     url: Url,
     /// `host` or `host:port` (a port only when not the scheme's default): whose clock stamps the
@@ -50,8 +52,13 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Reads one endpoint; the error is one line saying what is wrong with it.
+    /// Reads one endpoint; the error is one line saying what is wrong with it, the endpoint
+    /// in it redacted.
     pub fn parse(text: &str) -> Result<Endpoint, String> {
+        Endpoint::parse_unredacted(text).map_err(|reason| redact(&reason).into_owned())
+    }
+
+    fn parse_unredacted(text: &str) -> Result<Endpoint, String> {
         let text = text.trim();
         let url = Url::parse(text).map_err(|error| format!("{text:?} is not a URL: {error}"))?;
         if !matches!(url.scheme(), "ws" | "wss") {
@@ -77,7 +84,8 @@ impl Endpoint {
         })
     }
 
-    /// The endpoint as configured (normalised).
+    /// The endpoint as configured (normalised), secrets and all: for connecting, never for
+    /// printing.
     pub fn as_str(&self) -> &str {
         self.url.as_str()
     }
@@ -111,7 +119,17 @@ impl Endpoint {
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&redact(self.as_str()))
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &redact(self.as_str()))
+            .field("host", &self.host)
+            .field("follows_dids", &self.follows_dids)
+            .finish()
     }
 }
 
@@ -120,10 +138,11 @@ impl fmt::Display for Endpoint {
 pub fn parse_list(text: &str) -> Result<Vec<Endpoint>, String> {
     let items: Vec<&str> = text.split(',').map(str::trim).collect();
     if items.iter().any(|item| item.is_empty()) {
-        return Err(format!(
+        return Err(redact(&format!(
             "{:?} has an empty item: list endpoints separated by single commas",
             text.trim()
-        ));
+        ))
+        .into_owned());
     }
     items.into_iter().map(Endpoint::parse).collect()
 }
@@ -403,6 +422,46 @@ mod tests {
         assert!(
             reason.contains("wss://b/subscribe?cursor=1"),
             "names the item: {reason}"
+        );
+    }
+
+    #[test]
+    fn a_secret_in_the_url_connects_whole_and_prints_redacted() {
+        let endpoint = Endpoint::parse(
+            "wss://user:pa55@mirror.example/subscribe?token=t0k3n&wantedDids=did:plc:a",
+        )
+        .unwrap();
+        assert!(
+            endpoint.subscribe_url(None).contains("user:pa55@")
+                && endpoint.subscribe_url(None).contains("token=t0k3n")
+        );
+        assert_eq!(endpoint.host(), "mirror.example");
+        for printed in [endpoint.to_string(), format!("{endpoint:?}")] {
+            assert!(
+                !printed.contains("pa55") && !printed.contains("t0k3n"),
+                "{printed}"
+            );
+            assert!(
+                printed.contains("mirror.example/subscribe?token=***&wantedDids=did:plc:a"),
+                "{printed}"
+            );
+        }
+        for text in [
+            "wss://user:pa55@mirror.example:99999/subscribe",
+            "https://user:pa55@mirror.example/subscribe?token=t0k3n",
+            "wss://mirror.example/subscribe?token=t0k3n&cursor=5",
+            "wss://mirror.example/subscribe?token=t0k3n#x",
+        ] {
+            let reason = refused(text);
+            assert!(
+                !reason.contains("pa55") && !reason.contains("t0k3n"),
+                "{reason}"
+            );
+        }
+        let reason = parse_list("wss://u:pa55@a/s?sig=t0k3n,,ws://b/s").expect_err("empty item");
+        assert!(
+            !reason.contains("pa55") && !reason.contains("t0k3n"),
+            "{reason}"
         );
     }
 

@@ -22,6 +22,7 @@ use twitter_errors::chain;
 use crate::error::ProducerError;
 use crate::outlet::{Outlet, Sent};
 use crate::reconnect::Failure;
+use crate::redact::redact;
 use crate::source::connection::{ConnectionEnd, Source, StopReason};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -248,7 +249,7 @@ impl Source for Jetstream {
                 );
             }
         }
-        tracing::info!(%url, "connecting to Jetstream");
+        tracing::info!(url = %redact(&url), "connecting to Jetstream");
         let connected = tokio::select! {
             connected = tokio::time::timeout(CONNECT_TIMEOUT, connect::connect(&url, &self.tls)) => connected,
             () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
@@ -257,7 +258,7 @@ impl Source for Jetstream {
             Ok(Ok(socket)) => socket,
             Ok(Err(error)) => return self.refusal(handshake_failure(error, &url)),
             Err(_) => {
-                tracing::warn!(%url, timeout_s = CONNECT_TIMEOUT.as_secs(), "Jetstream did not answer");
+                tracing::warn!(url = %redact(&url), timeout_s = CONNECT_TIMEOUT.as_secs(), "Jetstream did not answer");
                 return Ok(ConnectionEnd::Reconnect {
                     failure: Failure::Network,
                     healthy: false,
@@ -265,7 +266,7 @@ impl Source for Jetstream {
             }
         };
         self.refused.clear();
-        tracing::info!(%url, cursor, "connected to Jetstream");
+        tracing::info!(url = %redact(&url), cursor, "connected to Jetstream");
         outlet.stats.connected.set(1);
         // Healthy means the stream moved on: a connection that only replays what came before
         // and then breaks (on a message it cannot take, say) would otherwise reconnect at once,

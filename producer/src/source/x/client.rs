@@ -14,6 +14,7 @@ use super::connections::TakeOverGuard;
 use super::problem::{Refusal, classify, problem_detail};
 use super::rate_limit::{Endpoint, RateLimit, RateLimits};
 use crate::error::ProducerError;
+use crate::redact::{self, ConfigUrl};
 use crate::stats::Stats;
 
 const STREAM_PATH: &str = "/2/tweets/search/stream";
@@ -32,7 +33,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct XClient {
     pub(super) http: reqwest::Client,
-    base_url: String,
+    base_url: ConfigUrl,
     pub(super) token: SecretString,
     /// End a stale connection of this app that holds the stream slot (`--no-take-over`: no).
     pub(super) take_over: bool,
@@ -86,10 +87,7 @@ pub async fn bearer_from_consumer_key(
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|source| ProducerError::XUnreachable {
-            endpoint: TOKEN_PATH,
-            source,
-        })?;
+        .map_err(|source| ProducerError::x_unreachable(TOKEN_PATH, source))?;
     let status = response.status();
     if status.is_success() {
         let token: TokenResponse = response.json().await.map_err(|e| ProducerError::XApi {
@@ -117,7 +115,7 @@ impl XClient {
     pub fn new(http: reqwest::Client, base_url: &str, token: SecretString) -> XClient {
         XClient {
             http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_url: ConfigUrl::new(base_url.trim_end_matches('/')),
             token,
             take_over: true,
             state: Arc::default(),
@@ -156,7 +154,7 @@ impl XClient {
             .bearer_auth(self.token.expose_secret())
             .send()
             .await
-            .map_err(ConnectError::Network)?;
+            .map_err(|error| ConnectError::Network(redact::reqwest_error(error)))?;
         self.observe(Endpoint::StreamConnect, response.headers());
         let status = response.status();
         if status.is_success() {
@@ -227,6 +225,6 @@ impl XClient {
     }
 
     pub(super) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
+        format!("{}{path}", self.base_url.expose())
     }
 }

@@ -67,10 +67,7 @@ impl XClient {
             .timeout(REQUEST_TIMEOUT)
             .send()
             .await
-            .map_err(|source| ProducerError::XUnreachable {
-                endpoint: CONNECTIONS_PATH,
-                source,
-            })?;
+            .map_err(|source| ProducerError::x_unreachable(CONNECTIONS_PATH, source))?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         if !(200..300).contains(&status) {

@@ -32,6 +32,7 @@ pub use rules_api::{RuleProblem, SyncedRules};
 use crate::aws;
 use crate::config::XCredentials;
 use crate::error::ProducerError;
+use crate::redact::{ConfigUrl, redact};
 use crate::stats::Stats;
 
 pub const DEFAULT_API_URL: &str = "https://api.x.com";
@@ -40,7 +41,8 @@ pub const DEFAULT_API_URL: &str = "https://api.x.com";
 #[derive(Debug)]
 pub struct XSettings {
     pub rules: Vec<Rule>,
-    pub api_url: String,
+    /// Prints redacted: it may carry credentials.
+    pub api_url: ConfigUrl,
     pub credentials: XCredentials,
     /// End a stale connection that holds the app's slot (`--no-take-over` turns it off).
     pub take_over: bool,
@@ -60,12 +62,13 @@ impl XSettings {
             .to_owned();
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
             return Err(ProducerError::Config(format!(
-                "TWITTER_API_URL {api_url:?} is not an http(s) URL"
+                "TWITTER_API_URL {} is not an http(s) URL",
+                redact(&format!("{api_url:?}"))
             )));
         }
         Ok(XSettings {
             rules,
-            api_url,
+            api_url: ConfigUrl::new(api_url),
             credentials,
             take_over,
         })
@@ -97,7 +100,7 @@ pub async fn prepare(
 ) -> Result<Option<ReadyX>, ProducerError> {
     let http = http_client()?;
     let token = bearer_token(&settings, &http, aws_config).await?;
-    let x = XClient::new(http, &settings.api_url, token)
+    let x = XClient::new(http, settings.api_url.expose(), token)
         .with_take_over(settings.take_over)
         .with_stats(Arc::clone(stats));
     let rules = tokio::select! {
@@ -128,7 +131,7 @@ async fn bearer_token(
         XCredentials::Bearer(token) => Ok(token.clone()),
         XCredentials::SsmParameter(name) => aws::bearer_from_ssm(aws_config, name).await,
         XCredentials::ConsumerKey { key, secret } => {
-            bearer_from_consumer_key(http, &settings.api_url, key, secret).await
+            bearer_from_consumer_key(http, settings.api_url.expose(), key, secret).await
         }
     }
 }

@@ -256,12 +256,8 @@ impl XClient {
         T: serde::de::DeserializeOwned,
         F: Fn() -> reqwest::RequestBuilder,
     {
-        let unreachable = |source| {
-            CallFailure::Retriable(ProducerError::XUnreachable {
-                endpoint: RULES_PATH,
-                source,
-            })
-        };
+        let unreachable =
+            |source| CallFailure::Retriable(ProducerError::x_unreachable(RULES_PATH, source));
         let response = request()
             .bearer_auth(self.token.expose_secret())
             .timeout(REQUEST_TIMEOUT)
