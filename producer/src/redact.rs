@@ -35,45 +35,67 @@ const SECRET_KEY_PARTS: [&str; 9] = [
 ];
 
 /// Every URL in `text` with its userinfo and its secret-looking query (or fragment) values
-/// replaced by [`REDACTED`]; the rest as it was. Idempotent.
+/// replaced by [`REDACTED`]; the rest as it was. Idempotent: a URL nested in another's value
+/// can leave, after one pass, a value that a second pass shortens, so passes repeat until
+/// nothing changes.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    if !text.contains("://") {
+    let Some(mut redacted) = pass(text) else {
         return Cow::Borrowed(text);
+    };
+    for _ in 1..MAX_PASSES {
+        match pass(&redacted) {
+            Some(again) => redacted = again,
+            None => break,
+        }
+    }
+    Cow::Owned(redacted)
+}
+
+/// Enough for any text: each pass after the first only shortens a value already redacted.
+const MAX_PASSES: usize = 8;
+
+/// One pass over `text`; `None` when it has nothing to redact.
+fn pass(text: &str) -> Option<String> {
+    if !text.contains("://") {
+        return None;
     }
     let mut ranges = Vec::new();
     let bytes = text.as_bytes();
     let mut search = 0;
+    // Where the URL text that holds the last `://` ends. Its query is read once, from its first
+    // `://`, whatever URLs follow inside it: linear in the text, however hostile.
+    let mut end = 0;
     while let Some(found) = text[search..].find("://") {
         let start = search + found + 3;
-        let end = start
-            + bytes[start..]
-                .iter()
-                .position(|b| ends_url(*b))
-                .unwrap_or(bytes.len() - start);
+        if start > end {
+            end = start
+                + bytes[start..]
+                    .iter()
+                    .position(|b| ends_url(*b))
+                    .unwrap_or(bytes.len() - start);
+            secret_values(text, start..end, &mut ranges);
+        }
         userinfo(text, start..end, &mut ranges);
-        secret_values(text, start..end, &mut ranges);
         search = start;
     }
     if ranges.is_empty() {
-        return Cow::Borrowed(text);
+        return None;
     }
     ranges.sort_by_key(|r| r.start);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for range in ranges {
-        if range.end <= at {
+        if range.start < at {
+            // Overlapping ranges are one secret: one marker.
+            at = at.max(range.end);
             continue;
         }
-        let from = range.start.max(at);
-        out.push_str(&text[at..from]);
-        // Overlapping ranges are one secret: one marker.
-        if from == range.start {
-            out.push_str(REDACTED);
-        }
+        out.push_str(&text[at..range.start]);
+        out.push_str(REDACTED);
         at = range.end;
     }
     out.push_str(&text[at..]);
-    Cow::Owned(out)
+    Some(out)
 }
 
 /// Where a URL stops in free text: whitespace, quotes, and what a JSON or Debug string escapes.
@@ -94,7 +116,9 @@ fn userinfo(text: &str, span: Range<usize>, ranges: &mut Vec<Range<usize>>) {
 }
 
 /// The values of secret-looking `key=value` pairs after a `?`, `&`, `;` or `#` in the span. A
-/// value runs to the next `&` or `#`: a secret with a comma or a `?` in it is hidden whole.
+/// value runs to the next `&` or `#`: a secret with a comma, a `?` or a `)` in it is hidden
+/// whole (and so is the `)` that closes a message around the URL). Another value is read on
+/// from its start: it may hold a URL with secrets of its own (`?next=https://h/?token=…`).
 fn secret_values(text: &str, span: Range<usize>, ranges: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
     let mut i = span.start;
@@ -114,21 +138,17 @@ fn secret_values(text: &str, span: Range<usize>, ranges: &mut Vec<Range<usize>>)
             continue;
         }
         let value_start = key_end + 1;
-        let mut value_end = value_start
+        if !is_secret_key(&text[key_start..key_end]) {
+            i = value_start;
+            continue;
+        }
+        let value_end = value_start
             + bytes[value_start..span.end]
                 .iter()
                 .position(|b| matches!(b, b'&' | b'#'))
                 .unwrap_or(span.end - value_start);
-        // "for url (https://…?token=x): …": a parenthesis the value did not open closes the
-        // message around the URL.
         let value = &text[value_start..value_end];
-        if !value.contains('(')
-            && let Some(close) = value.find(')')
-        {
-            value_end = value_start + close;
-        }
-        let value = &text[value_start..value_end];
-        if !value.is_empty() && value != REDACTED && is_secret_key(&text[key_start..key_end]) {
+        if !value.is_empty() && value != REDACTED {
             ranges.push(value_start..value_end);
         }
         i = value_end;
@@ -276,7 +296,7 @@ mod tests {
             ),
             (
                 "error sending request for url (https://h/2/x?api_key=k1): timed out",
-                "error sending request for url (https://h/2/x?api_key=***): timed out",
+                "error sending request for url (https://h/2/x?api_key=*** timed out",
             ),
             (
                 r#"{"url":"wss://u:p@h/s?sig=abc","msg":"x"}"#,
@@ -289,6 +309,10 @@ mod tests {
             // A list: every item's userinfo; a secret value runs on to the next `&`.
             ("ws://a/s,wss://u:p@b/s", "ws://a/s,wss://***@b/s"),
             ("ws://a/s?token=x,wss://b/s?cursor=1", "ws://a/s?token=***"),
+            (
+                "https://h/login?next=https://h/cb?token=abc&x=1",
+                "https://h/login?next=https://h/cb?token=***&x=1",
+            ),
             ("no url here ://", "no url here ://"),
             ("", ""),
         ] {
@@ -302,6 +326,9 @@ mod tests {
             "wss://u:p@h/s?token=abc&x=1",
             "ws://a/s?token=x,wss://u:p@b/s?cursor=1",
             "(https://h/?key=a)",
+            // A URL in a value: the first pass leaves `token=***@h2`, the second `token=***`.
+            "https://h/?token=abc://&x@h2",
+            "https://host/x?token=:/+/h?x!Xttps:://):p@api.x/s?token=:/+/h",
         ] {
             let once = redact(text).into_owned();
             assert_eq!(redact(&once), once, "{text}");

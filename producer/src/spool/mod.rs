@@ -16,7 +16,7 @@ mod acked;
 mod lock;
 mod reader;
 pub mod record;
-mod segment;
+pub mod segment;
 mod sync;
 
 use std::collections::{BTreeMap, VecDeque};
