@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Producer throughput benchmark: N posts from the local X server into moto Kinesis.
+"""Producer benchmark: posts from the local X server into moto Kinesis, twitter-producer and its
+boto3 peer side by side.
 
-Reports the producer process's own CPU time per post (user + system, from wait4, so neither
-moto nor the X server is counted) and posts per PutRecords call. Build first:
+Each side gets its own fake-x and its own stream. Reported: the process's own CPU time per post
+(user + system, from wait4, so neither moto nor the X server is counted), posts per PutRecords
+call, and the peer's CPU per post over ours. Two modes: saturation (fake-x writes as fast as the
+reader reads) and X's pace (--posts-per-second N: one post per write, as X delivers).
+Build first:
     cargo build --release -p twitter-producer -p testkit
 Run through scripts/bench.sh, which starts moto and sets AWS_ENDPOINT_URL.
 """
@@ -18,71 +22,113 @@ import boto3
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+FIXTURE = os.path.join(ROOT, "fixtures/x-stream/stream-2024-string-rule-ids.jsonl")
+PEER = os.path.join(ROOT, "scripts/peers/boto3_producer.py")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--posts", type=int, default=100_000, help="posts twitter-producer writes")
+    parser.add_argument("--peer-posts", type=int, default=0,
+                        help="posts the boto3 peer writes (0: no peer); it makes one call a post, so fewer suffice")
+    parser.add_argument("--shards", type=int, default=1)
     parser.add_argument("--posts-per-second", type=int, default=0,
-                        help="write posts at this pace, one post per write, as X does (0: as fast as the producer reads)")
+                        help="write posts at this pace, one post per write, as X does (0: as fast as the reader reads)")
     parser.add_argument("--producer-arg", action="append", default=[],
                         help="one more argument for twitter-producer, e.g. --producer-arg=--spool-sync-ms=1000")
     args = parser.parse_args()
     if not os.environ.get("AWS_ENDPOINT_URL"):
         sys.exit("error: AWS_ENDPOINT_URL is not set (run scripts/bench.sh)")
 
-    stream = f"bench-{os.getpid()}"
-    kinesis = boto3.client("kinesis")
-    kinesis.create_stream(StreamName=stream, ShardCount=args.shards)
-    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+    mode = f"{args.posts_per_second} posts/s, one post per write" if args.posts_per_second else "saturation"
+    report = {"mode": mode, "twitter_producer": run_producer(args)}
+    if args.peer_posts:
+        report["boto3_peer"] = run_peer(args)
+        report["peer_cpu_over_ours"] = round(
+            report["boto3_peer"]["cpu_us_per_post"] / report["twitter_producer"]["cpu_us_per_post"], 1)
+    print(json.dumps(report, indent=2))
+    return 0
 
-    fixture = os.path.join(ROOT, "fixtures/x-stream/stream-2024-string-rule-ids.jsonl")
-    fake_x = subprocess.Popen(
-        [os.path.join(TARGET, "release/fake-x"), "--port", "0", "--count", str(args.posts), fixture]
-        + (["--posts-per-second", str(args.posts_per_second)] if args.posts_per_second else []),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        ready = fake_x.stdout.readline().strip()
-        if not ready.startswith("fake-x listening on "):
-            sys.exit(f"error: fake-x did not start: {ready!r}")
-        base_url = ready.removeprefix("fake-x listening on ")
-        with tempfile.TemporaryDirectory() as state:
-            stats_file = os.path.join(state, "stats.json")
-            env = dict(os.environ, AWS_STREAM_NAME=stream, TWITTER_BEARER_TOKEN="test-bearer-token",
-                       TWITTER_API_URL=base_url, TWITTER_PRODUCER_STATS_FILE=stats_file,
-                       TWITTER_PRODUCER_SPOOL_DIR=os.path.join(state, "spool"), RUST_LOG="warn")
-            started = time.monotonic()
-            producer = subprocess.Popen(
-                [os.path.join(TARGET, "release/twitter-producer"), "--max-tweets", str(args.posts), *args.producer_arg, "tokio"],
-                env=env,
-            )
-            _, status, usage = os.wait4(producer.pid, 0)
-            wall = time.monotonic() - started
-            if os.waitstatus_to_exitcode(status) != 0:
-                sys.exit(f"error: producer exited with {os.waitstatus_to_exitcode(status)}")
-            with open(stats_file) as f:
-                totals = json.load(f)["totals"]
-    finally:
-        fake_x.terminate()
-        fake_x.wait()
 
+def run_producer(args) -> dict:
+    with fake_x(args.posts, args.posts_per_second) as base_url, tempfile.TemporaryDirectory() as state:
+        stream = new_stream(args.shards)
+        stats_file = os.path.join(state, "stats.json")
+        env = dict(os.environ, AWS_STREAM_NAME=stream, TWITTER_BEARER_TOKEN="test-bearer-token",
+                   TWITTER_API_URL=base_url, TWITTER_PRODUCER_STATS_FILE=stats_file,
+                   TWITTER_PRODUCER_SPOOL_DIR=os.path.join(state, "spool"), RUST_LOG="warn")
+        command = [os.path.join(TARGET, "release/twitter-producer"), "--max-tweets", str(args.posts),
+                   *args.producer_arg, "tokio"]
+        usage, wall = measure(command, env, stdout=None)
+        with open(stats_file) as f:
+            totals = json.load(f)["totals"]
     written = totals["posts_written"]
     calls = totals["put_records_calls"]
-    cpu = usage.ru_utime + usage.ru_stime
-    print(json.dumps({
-        "mode": f"{args.posts_per_second} posts/s, one post per write" if args.posts_per_second else "saturation",
-        "posts_written": written,
+    return figures(usage, wall, written) | {
         "put_records_calls": calls,
         "posts_per_call": round(written / calls, 1),
-        "producer_cpu_seconds": round(cpu, 3),
+    }
+
+
+def run_peer(args) -> dict:
+    with fake_x(args.peer_posts, args.posts_per_second) as base_url:
+        stream = new_stream(args.shards)
+        env = dict(os.environ, AWS_STREAM_NAME=stream, TWITTER_BEARER_TOKEN="test-bearer-token",
+                   TWITTER_API_URL=base_url)
+        usage, wall = measure([sys.executable, PEER, str(args.peer_posts)], env, stdout=subprocess.DEVNULL)
+    return figures(usage, wall, args.peer_posts) | {"put_records_calls": 0, "put_record_calls": args.peer_posts}
+
+
+def measure(command, env, stdout):
+    started = time.monotonic()
+    process = subprocess.Popen(command, env=env, stdout=stdout)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"error: {os.path.basename(command[-2] if command[0] == sys.executable else command[0])} exited with {code}")
+    return usage, wall
+
+
+def figures(usage, wall, written) -> dict:
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "posts_written": written,
+        "cpu_seconds": round(cpu, 3),
         "cpu_us_per_post": round(cpu / written * 1e6, 2),
         "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "wall_seconds": round(wall, 2),
         "posts_per_second": round(written / wall),
-    }, indent=2))
-    return 0
+    }
+
+
+def new_stream(shards: int) -> str:
+    stream = f"bench-{os.getpid()}-{time.monotonic_ns()}"
+    kinesis = boto3.client("kinesis")
+    kinesis.create_stream(StreamName=stream, ShardCount=shards)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+    return stream
+
+
+class fake_x:
+    """A fake-x serving `posts` posts, at `pace` posts/s when set; its URL while inside."""
+
+    def __init__(self, posts: int, pace: int):
+        self.command = [os.path.join(TARGET, "release/fake-x"), "--port", "0", "--count", str(posts), FIXTURE]
+        if pace:
+            self.command += ["--posts-per-second", str(pace)]
+
+    def __enter__(self) -> str:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        ready = self.process.stdout.readline().strip()
+        if not ready.startswith("fake-x listening on "):
+            self.process.kill()
+            sys.exit(f"error: fake-x did not start: {ready!r}")
+        return ready.removeprefix("fake-x listening on ")
+
+    def __exit__(self, *_):
+        self.process.terminate()
+        self.process.wait()
 
 
 if __name__ == "__main__":

@@ -117,10 +117,16 @@ impl MonthlyBudget {
         self.posts >= self.limit
     }
 
-    /// Counts one post read; true when it was the last one the month allows.
-    pub fn count(&mut self, now: OffsetDateTime) -> bool {
+    /// Posts the month still allows (at `now`).
+    pub fn remaining(&mut self, now: OffsetDateTime) -> u64 {
         self.roll_over(now);
-        self.posts = self.posts.saturating_add(1);
+        self.limit.saturating_sub(self.posts)
+    }
+
+    /// Counts `posts` posts read; true when the month allows no more.
+    pub fn count(&mut self, now: OffsetDateTime, posts: u64) -> bool {
+        self.roll_over(now);
+        self.posts = self.posts.saturating_add(posts);
         self.unsaved = true;
         let reached = self.posts >= self.limit;
         if reached || self.last_saved.is_none_or(|at| at.elapsed() >= SAVE_EVERY) {
@@ -210,12 +216,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let now = datetime!(2026-12-02 10:00 UTC);
         let mut budget = MonthlyBudget::open(dir.path(), 3, now).unwrap();
-        assert!(!budget.count(now));
-        assert!(!budget.count(now));
+        assert!(!budget.count(now, 1));
+        assert!(!budget.count(now, 1));
         drop(budget);
         let mut again = MonthlyBudget::open(dir.path(), 3, now).unwrap();
         assert!(!again.exhausted(now));
-        assert!(again.count(now), "the third post of the month is the last");
+        assert!(
+            again.count(now, 1),
+            "the third post of the month is the last"
+        );
         drop(again);
         let mut third = MonthlyBudget::open(dir.path(), 3, now).unwrap();
         assert!(third.exhausted(now));
@@ -227,11 +236,24 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_counts_whole_and_remaining_is_what_the_month_has_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = datetime!(2026-12-02 10:00 UTC);
+        let mut budget = MonthlyBudget::open(dir.path(), 5, now).unwrap();
+        assert_eq!(budget.remaining(now), 5);
+        assert!(!budget.count(now, 3));
+        assert_eq!(budget.remaining(now), 2);
+        assert!(budget.count(now, 2), "the burst that reaches the limit");
+        assert_eq!(budget.remaining(now), 0);
+        assert_eq!(budget.remaining(datetime!(2027-01-01 00:00 UTC)), 5);
+    }
+
+    #[test]
     fn a_new_month_starts_from_zero() {
         let dir = tempfile::tempdir().unwrap();
         let december = datetime!(2026-12-31 23:59 UTC);
         let mut budget = MonthlyBudget::open(dir.path(), 1, december).unwrap();
-        assert!(budget.count(december));
+        assert!(budget.count(december, 1));
         assert!(budget.exhausted(december));
         let january = datetime!(2027-01-01 00:00 UTC);
         assert!(
@@ -248,7 +270,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let now = datetime!(2026-12-02 10:00 UTC);
         let mut budget = MonthlyBudget::open(dir.path(), 100, now).unwrap();
-        budget.count(now);
+        budget.count(now, 1);
         let saved: Saved =
             serde_json::from_slice(&std::fs::read(dir.path().join(BUDGET_FILE)).unwrap()).unwrap();
         assert_eq!((saved.month.as_str(), saved.posts), ("2026-12", 1));

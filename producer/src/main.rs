@@ -15,7 +15,12 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return fail(&error),
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread: the work is one connection and one sink, and on a multi-thread runtime every
+    // post woke a second thread (futex wake-ups and task switches were half of the CPU).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

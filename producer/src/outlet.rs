@@ -78,17 +78,87 @@ impl Outlet {
     /// Spools an admitted record: once this returns, a crash cannot lose it. Waits only while
     /// the spool is full.
     pub async fn send(&mut self, entry: Entry) -> Sent {
-        self.spool.append(&entry, &self.shutdown).await;
-        self.forwarded += 1;
+        self.send_all(&mut vec![entry]).await
+    }
+
+    /// Spools admitted records, in order, with one append (one `write(2)`), and empties
+    /// `entries`: once this returns, a crash cannot lose them. Records past a spend guard's limit
+    /// are not spooled: reading stops at the limit, as it would have one post at a time.
+    pub async fn send_all(&mut self, entries: &mut Vec<Entry>) -> Sent {
+        let now = time::OffsetDateTime::now_utc();
+        let allowed = self.allowance(now);
+        if let Some(allowed) = allowed {
+            entries.truncate(usize::try_from(allowed).unwrap_or(usize::MAX));
+        }
+        self.spool.append_all(entries, &self.shutdown).await;
+        let sent = entries.len() as u64;
+        entries.clear();
+        self.forwarded += sent;
         if let Some(budget) = &mut self.budget
-            && budget.count(time::OffsetDateTime::now_utc())
+            && budget.count(now, sent)
         {
             tracing::info!("{}", budget.reached_message());
             return Sent::Stop(StopReason::MonthlyBudget);
         }
-        if self.max_posts.is_some_and(|max| self.forwarded >= max) {
+        if allowed.is_some_and(|allowed| sent >= allowed) {
             return Sent::Stop(StopReason::SpendGuard);
         }
         Sent::Queued
+    }
+
+    /// How many more posts the spend guards allow; `None`: no limit.
+    fn allowance(&mut self, now: time::OffsetDateTime) -> Option<u64> {
+        let by_max = self.max_posts.map(|max| max.saturating_sub(self.forwarded));
+        let by_budget = self.budget.as_mut().map(|budget| budget.remaining(now));
+        match (by_max, by_budget) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::config::SpoolSettings;
+
+    fn entry(n: u64) -> Entry {
+        Entry {
+            partition_key: n.to_string(),
+            data: Bytes::from(format!("{{\"n\":{n}}}")),
+            position: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_past_max_tweets_is_cut_at_the_limit_and_stops_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = Arc::new(Stats::default());
+        let settings = SpoolSettings {
+            dir: dir.path().to_owned(),
+            max_bytes: 1 << 20,
+            sync_interval: Duration::from_millis(5),
+        };
+        let (spool, mut reader) = Spool::open(&settings, Arc::clone(&stats)).unwrap();
+        let mut outlet = Outlet::new(spool, stats, Some(5), None, CancellationToken::new());
+        let mut burst: Vec<Entry> = (0..3).map(entry).collect();
+        assert_eq!(outlet.send_all(&mut burst).await, Sent::Queued);
+        assert!(burst.is_empty(), "the burst is handed over whole");
+        let mut burst: Vec<Entry> = (3..7).map(entry).collect();
+        assert_eq!(
+            outlet.send_all(&mut burst).await,
+            Sent::Stop(StopReason::SpendGuard)
+        );
+        let mut keys = Vec::new();
+        while let Some(spooled) = reader.try_next().unwrap() {
+            keys.push(spooled.entry.partition_key);
+        }
+        assert_eq!(keys, ["0", "1", "2", "3", "4"], "five posts, no more");
     }
 }

@@ -46,6 +46,8 @@ use segment::SegmentReader;
 pub const FULL_LOG_INTERVAL: Duration = Duration::from_secs(60);
 /// How often a waiting append looks again, besides being woken when space is freed.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+/// The append buffer is kept between appends up to this size.
+const MAX_KEPT_ENCODE_BUFFER: usize = 1024 * 1024;
 
 /// Told the position of every post that is durable in the spool, for a source that resumes from
 /// a position (Jetstream): its resume point may move past a post once the spool has it, whether
@@ -164,12 +166,6 @@ impl Inner {
     }
 }
 
-/// How an attempt to append went.
-enum Appended {
-    Done,
-    Full,
-}
-
 impl Spool {
     /// Opens (or creates) the spool in `settings.dir`, takes its lock, and finds what an earlier
     /// run left: the reader hands that out first.
@@ -258,15 +254,24 @@ impl Spool {
         ))
     }
 
-    /// Appends one post. Returns once the kernel has it (safe from a process crash). When the
-    /// spool is full, waits for Kinesis to take enough, logging once a minute; after `shutdown`
-    /// it appends anyway (over the limit by a few posts) rather than drop a post it has read.
+    /// Appends one post; see [`Spool::append_all`].
     pub async fn append(&self, entry: &Entry, shutdown: &CancellationToken) {
-        loop {
+        self.append_all(std::slice::from_ref(entry), shutdown).await;
+    }
+
+    /// Appends posts in order, as many as fit in one `write(2)`. Returns once the kernel has
+    /// them all (safe from a process crash). When the spool is full, waits for Kinesis to take
+    /// enough, logging once a minute; after `shutdown` it appends anyway (over the limit by a
+    /// few posts) rather than drop a post it has read.
+    pub async fn append_all(&self, mut entries: &[Entry], shutdown: &CancellationToken) {
+        while !entries.is_empty() {
             let force = shutdown.is_cancelled();
-            match self.core.try_append(entry, force) {
-                Ok(Appended::Done) => return,
-                Ok(Appended::Full) => self.core.report_full(),
+            match self.core.try_append(entries, force) {
+                Ok(0) => self.core.report_full(),
+                Ok(appended) => {
+                    entries = &entries[appended..];
+                    continue;
+                }
                 Err(error) => self.core.report_write_error(&error),
             }
             tokio::select! {
@@ -323,46 +328,62 @@ impl Core {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn try_append(&self, entry: &Entry, force: bool) -> std::io::Result<Appended> {
+    /// Appends the longest prefix of `entries` the limit leaves room for (all of it when
+    /// `force`), in one write; returns how many (0: the spool is full).
+    fn try_append(&self, entries: &[Entry], force: bool) -> std::io::Result<usize> {
         let mut guard = self.inner();
         let inner = &mut *guard;
         let now_ms = unix_ms(OffsetDateTime::now_utc());
+        let room = if force {
+            u64::MAX
+        } else {
+            self.max_bytes.saturating_sub(inner.bytes)
+        };
         let mut encoded = std::mem::take(&mut inner.encoded);
         encoded.clear();
-        record::encode(inner.next_seq, now_ms, entry, &mut encoded);
-        let size = encoded.len() as u64;
-        let result = self.write_record(inner, &encoded, size, now_ms, force);
-        inner.encoded = encoded;
-        let appended = result?;
-        if let Appended::Done = appended {
-            inner.next_seq += 1;
-            inner.untaken += 1;
-            inner.dirty = true;
-            if let Some(position) = entry.position {
-                inner.unsynced_positions.push(position);
+        let mut count = 0;
+        for entry in entries {
+            let start = encoded.len();
+            record::encode(inner.next_seq + count as u64, now_ms, entry, &mut encoded);
+            if encoded.len() as u64 > room {
+                encoded.truncate(start);
+                break;
             }
-            if inner.full {
-                inner.full = false;
-                tracing::info!("the spool has room again; reading goes on");
-            }
-            self.update_gauges(inner);
-            drop(guard);
-            self.appended.notify_one();
+            count += 1;
         }
-        Ok(appended)
+        let result = if count == 0 {
+            Ok(())
+        } else {
+            self.write_records(inner, &encoded, now_ms)
+        };
+        // A burst after an outage can be large; the buffer should not stay that large.
+        if encoded.capacity() <= MAX_KEPT_ENCODE_BUFFER {
+            inner.encoded = encoded;
+        }
+        result?;
+        if count == 0 {
+            return Ok(0);
+        }
+        inner.next_seq += count as u64;
+        inner.untaken += count as u64;
+        inner.dirty = true;
+        inner
+            .unsynced_positions
+            .extend(entries[..count].iter().filter_map(|entry| entry.position));
+        if inner.full {
+            inner.full = false;
+            tracing::info!("the spool has room again; reading goes on");
+        }
+        self.update_gauges(inner);
+        drop(guard);
+        self.appended.notify_one();
+        Ok(count)
     }
 
-    fn write_record(
-        &self,
-        inner: &mut Inner,
-        encoded: &[u8],
-        size: u64,
-        now_ms: i64,
-        force: bool,
-    ) -> std::io::Result<Appended> {
-        if !force && inner.bytes + size > self.max_bytes {
-            return Ok(Appended::Full);
-        }
+    /// Writes whole encoded records to the active segment, opening a new one first when it is
+    /// full (a burst goes whole into one segment).
+    fn write_records(&self, inner: &mut Inner, encoded: &[u8], now_ms: i64) -> std::io::Result<()> {
+        let size = encoded.len() as u64;
         let rotate = match (&inner.active, inner.segments.back()) {
             (Some(_), Some(last)) => last.len >= self.segment_bytes,
             _ => true,
@@ -394,7 +415,7 @@ impl Core {
         }
         segment.len += size;
         inner.bytes += size;
-        Ok(Appended::Done)
+        Ok(())
     }
 
     fn report_full(&self) {

@@ -341,3 +341,47 @@ async fn a_segment_whose_only_record_was_torn_does_not_block_the_next_start() {
     assert_eq!(ids(&drain(&mut reader)), expected_ids([0, 1, 2, 10, 11]));
     assert_eq!(stats.spool_corrupt.get(), 1);
 }
+
+#[tokio::test]
+async fn a_burst_is_one_write_and_a_full_spool_takes_what_fits_then_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let one_post = {
+        let mut encoded = Vec::new();
+        record::encode(1, 0, &post(0), &mut encoded);
+        encoded.len() as u64
+    };
+    // Room for three posts and a bit: a burst of five takes three now and waits for room.
+    let (spool, mut reader, stats) = open_limited(dir.path(), 3 * one_post + one_post / 2);
+    let burst: Vec<Entry> = (0..5).map(post).collect();
+    let shutdown = CancellationToken::new();
+    let waiting = {
+        let spool = spool.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { spool.append_all(&burst, &shutdown).await })
+    };
+    let first = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if spool.state().full {
+                break drain(&mut reader);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the spool filled");
+    assert_eq!(
+        ids(&first),
+        expected_ids(0..3),
+        "the prefix that fits, in order"
+    );
+    assert_eq!(stats.spool_full.get(), 1);
+    assert!(!waiting.is_finished(), "the rest waits for room");
+    // A shutdown lets the rest in over the limit: posts in hand are never dropped.
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("appended after the shutdown")
+        .expect("task");
+    assert_eq!(ids(&drain(&mut reader)), expected_ids(3..5));
+    assert_eq!(segment_files(dir.path()), 1, "one burst, one segment");
+}

@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use bytes::BytesMut;
+use futures::{FutureExt, StreamExt};
 use time::OffsetDateTime;
-use tokio_util::codec::FramedRead;
-use tokio_util::io::StreamReader;
+use tokio_util::codec::Decoder;
 
 use super::client::{ConnectError, XClient};
 use super::connections::TAKE_OVER_MIN_INTERVAL;
@@ -30,6 +29,9 @@ pub const HEALTHY_UPTIME: Duration = Duration::from_secs(60);
 /// While X answers `UsageCapExceeded`, a connect every this often: the cap lifts when the
 /// monthly cycle ends, and each try is a connect out of the 15-minute window.
 pub const USAGE_CAP_RETRY: Duration = Duration::from_secs(60 * 60);
+
+/// After handling what arrived, the stream is left to gather this long before the next read.
+pub const BURST_GAP: Duration = Duration::from_millis(50);
 
 /// Whether a connection that ended earned a reset of every schedule: it delivered a post, or
 /// stayed up [`HEALTHY_UPTIME`]. A keep-alive or a disconnect message and a close is not
@@ -97,63 +99,100 @@ impl Source for FilteredStream {
         outlet.stats.connected.set(1);
         outlet.stats.usage_capped.set(0);
         let opened = Instant::now();
-        let mut frames = FramedRead::new(
-            StreamReader::new(Box::pin(stall_guard(
-                response.bytes_stream(),
-                self.stall_timeout,
-            ))),
-            LineCodec::default(),
-        );
-        let mut delivered_post = false;
-        let end = |failure, delivered_post| {
-            Ok(ConnectionEnd::Reconnect {
-                failure,
-                healthy: healthy(delivered_post, opened.elapsed()),
-            })
-        };
+        let mut body = response.bytes_stream();
+        let mut read = Burst::default();
+        let mut last_data = tokio::time::Instant::now();
         loop {
-            let frame = tokio::select! {
-                frame = frames.next() => frame,
+            // The stall clock counts from the last byte, keep-alives included.
+            let first = tokio::select! {
+                first = tokio::time::timeout_at(last_data + self.stall_timeout, body.next()) => first,
                 () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
             };
-            let Some(frame) = frame else { break };
-            let line = match frame {
-                Ok(Frame::Line(line)) => line,
-                Ok(Frame::Oversized) => {
-                    outlet.stats.malformed_lines.inc();
-                    tracing::warn!(
-                        max_bytes = decode::MAX_LINE_BYTES,
-                        "skipped an oversized stream line"
-                    );
-                    continue;
-                }
-                Ok(Frame::Truncated(bytes)) => {
-                    outlet.stats.malformed_lines.inc();
-                    tracing::warn!(bytes, "connection ended in the middle of a line");
-                    continue;
-                }
-                Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {
-                    tracing::warn!(
-                        stall_timeout_s = self.stall_timeout.as_secs(),
-                        "stream stalled: no data, not even a keep-alive"
-                    );
-                    return end(Failure::Stall, delivered_post);
-                }
-                Err(error) => {
-                    tracing::warn!(error = %chain(&error), "stream connection broke");
-                    return end(Failure::Dropped, delivered_post);
-                }
+            let Ok(first) = first else {
+                tracing::warn!(
+                    stall_timeout_s = self.stall_timeout.as_secs(),
+                    "stream stalled: no data, not even a keep-alive"
+                );
+                return Ok(self.end(Failure::Stall, read.delivered_post, opened));
             };
-            match self.handle_line(&line, outlet).await {
-                LineOutcome::Continue => {}
-                LineOutcome::Post => delivered_post = true,
-                LineOutcome::Disconnect => return end(Failure::Dropped, delivered_post),
-                LineOutcome::Stop(reason) => return Ok(ConnectionEnd::Stop(reason)),
+            last_data = tokio::time::Instant::now();
+            // X writes each post on its own; whatever else is already here joins this burst, so
+            // the spool and the sink see one append, not one per post.
+            let mut chunk = first;
+            loop {
+                match chunk {
+                    Some(Ok(bytes)) => read.buffer.extend_from_slice(&bytes),
+                    Some(Err(error)) => {
+                        read.ended = Some(Err(error));
+                        break;
+                    }
+                    None => {
+                        read.ended = Some(Ok(()));
+                        break;
+                    }
+                }
+                // hyper hands over the body a chunk at a time from its connection task: give
+                // it a turn before deciding nothing more has come.
+                chunk = match body.next().now_or_never() {
+                    Some(chunk) => chunk,
+                    None => {
+                        let_others_run().await;
+                        match body.next().now_or_never() {
+                            Some(chunk) => chunk,
+                            None => break,
+                        }
+                    }
+                };
+            }
+            if let Some(stop) = self.handle_burst(&mut read, outlet).await {
+                return Ok(match stop {
+                    BurstEnd::Stop(reason) => ConnectionEnd::Stop(reason),
+                    BurstEnd::Reconnect(failure) => self.end(failure, read.delivered_post, opened),
+                });
+            }
+            // At X's pace this gathers about a dozen posts per read instead of waking for each
+            // one: every wake-up costs more than the post it handles. Kinesis sees a post at
+            // most this much later; the consumer's batching window is seconds.
+            tokio::select! {
+                () = tokio::time::sleep(BURST_GAP) => {}
+                () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
             }
         }
-        tracing::warn!("stream connection closed by X");
-        end(Failure::Dropped, delivered_post)
     }
+}
+
+/// Lets the tasks already woken (hyper's connection task, woken when a chunk was taken) run
+/// before this one goes on. Unlike `tokio::task::yield_now`, it does not also poll the I/O
+/// driver first: that was a `epoll_wait` for every post.
+async fn let_others_run() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
+}
+
+/// What one connection read and has not handled yet.
+#[derive(Default)]
+struct Burst {
+    buffer: BytesMut,
+    codec: LineCodec,
+    /// Posts of this burst, spooled together.
+    entries: Vec<Entry>,
+    delivered_post: bool,
+    /// The body ended: cleanly, or broken.
+    ended: Option<Result<(), reqwest::Error>>,
+}
+
+/// Why a burst ends the connection.
+enum BurstEnd {
+    Stop(StopReason),
+    Reconnect(Failure),
 }
 
 impl FilteredStream {
@@ -255,7 +294,76 @@ impl FilteredStream {
         }
     }
 
-    async fn handle_line(&self, line: &Bytes, outlet: &mut Outlet) -> LineOutcome {
+    /// Handles every whole line of the burst in order and spools its posts with one append;
+    /// `Some` when the connection ends here.
+    async fn handle_burst(&self, read: &mut Burst, outlet: &mut Outlet) -> Option<BurstEnd> {
+        let mut end = None;
+        loop {
+            let frame = match read.codec.decode(&mut read.buffer) {
+                Ok(Some(frame)) => frame,
+                Ok(None) if matches!(read.ended, Some(Ok(()))) => {
+                    match read.codec.decode_eof(&mut read.buffer) {
+                        Ok(Some(frame)) => frame,
+                        _ => break,
+                    }
+                }
+                Ok(None) => break,
+                // The codec reports no I/O of its own: the bytes are already here.
+                Err(_) => break,
+            };
+            match frame {
+                Frame::Line(line) => match self.handle_line(&line, outlet, &mut read.entries) {
+                    LineOutcome::Continue => {}
+                    LineOutcome::Post => read.delivered_post = true,
+                    LineOutcome::Disconnect => {
+                        end = Some(BurstEnd::Reconnect(Failure::Dropped));
+                        break;
+                    }
+                },
+                Frame::Oversized => {
+                    outlet.stats.malformed_lines.inc();
+                    tracing::warn!(
+                        max_bytes = decode::MAX_LINE_BYTES,
+                        "skipped an oversized stream line"
+                    );
+                }
+                Frame::Truncated(bytes) => {
+                    outlet.stats.malformed_lines.inc();
+                    tracing::warn!(bytes, "connection ended in the middle of a line");
+                }
+            }
+        }
+        // What was read before a disconnect or a broken connection is kept all the same.
+        if !read.entries.is_empty()
+            && let Sent::Stop(reason) = outlet.send_all(&mut read.entries).await
+        {
+            return Some(BurstEnd::Stop(reason));
+        }
+        if end.is_some() {
+            return end;
+        }
+        match read.ended.take() {
+            None => None,
+            Some(Ok(())) => {
+                tracing::warn!("stream connection closed by X");
+                Some(BurstEnd::Reconnect(Failure::Dropped))
+            }
+            Some(Err(error)) => {
+                tracing::warn!(error = %chain(&error), "stream connection broke");
+                Some(BurstEnd::Reconnect(Failure::Dropped))
+            }
+        }
+    }
+
+    fn end(&self, failure: Failure, delivered_post: bool, opened: Instant) -> ConnectionEnd {
+        ConnectionEnd::Reconnect {
+            failure,
+            healthy: healthy(delivered_post, opened.elapsed()),
+        }
+    }
+
+    /// What one line means; a post that Kinesis can hold joins `entries`.
+    fn handle_line(&self, line: &[u8], outlet: &Outlet, entries: &mut Vec<Entry>) -> LineOutcome {
         let stats = &outlet.stats;
         let message = match decode::classify(line) {
             Ok(message) => message,
@@ -302,13 +410,10 @@ impl FilteredStream {
                     data: twitter_record::encode(&header, post.json).into(),
                     position: None,
                 };
-                if !outlet.admit(&entry) {
-                    return LineOutcome::Post;
+                if outlet.admit(&entry) {
+                    entries.push(entry);
                 }
-                match outlet.send(entry).await {
-                    Sent::Queued => LineOutcome::Post,
-                    Sent::Stop(reason) => LineOutcome::Stop(reason),
-                }
+                LineOutcome::Post
             }
         }
     }
@@ -319,30 +424,6 @@ enum LineOutcome {
     /// A post arrived: the connection is healthy.
     Post,
     Disconnect,
-    Stop(StopReason),
-}
-
-/// Turns the body into an `AsyncRead` source that fails with `TimedOut` when no chunk (a
-/// keep-alive is a chunk too) arrives within `stall_timeout`.
-fn stall_guard(
-    body: impl Stream<Item = reqwest::Result<Bytes>> + Unpin,
-    stall_timeout: Duration,
-) -> impl Stream<Item = std::io::Result<Bytes>> {
-    futures::stream::unfold(Some(body), move |body| async move {
-        let mut body = body?;
-        match tokio::time::timeout(stall_timeout, body.next()).await {
-            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
-            Ok(Some(Err(error))) => Some((Err(std::io::Error::other(error)), None)),
-            Ok(None) => None,
-            Err(_) => Some((
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "stream stalled",
-                )),
-                None,
-            )),
-        }
-    })
 }
 
 #[cfg(test)]
