@@ -187,7 +187,8 @@ mod tests {
         assert_eq!(day.until, Some(datetime!(2026-02-02 0:00 UTC)));
         let hour = rate_window(None, Some(" "), now).unwrap();
         assert_eq!(hour.until, Some(datetime!(2026-03-01 12:00:00.5 UTC)));
-        assert_eq!(hour.since, Some(datetime!(2026-03-01 11:00:00.5 UTC)));
+        // The minute `until` falls in and the 59 before it, as `rate` counts.
+        assert_eq!(hour.since, Some(datetime!(2026-03-01 11:01 UTC)));
         let error = stats_window(Some("yesterday"), None, now).unwrap_err();
         assert!(matches!(error, QueryError::Window(_)));
         assert!(rate_window(Some("2026-02-02"), Some("2026-02-01"), now).is_err());
