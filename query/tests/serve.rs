@@ -54,8 +54,14 @@ async fn every_endpoint_answers_what_the_cli_prints_with_json() {
             "/api/posts?keyword=beta&count=7".into(),
             vec!["latest".into(), "beta".into(), "--count".into(), "7".into()],
         ),
-        ("/api/posts?keyword=alpha".into(), vec!["latest".into(), "alpha".into()]),
-        (format!("/api/posts/{id}"), vec!["show".into(), one.id.clone()]),
+        (
+            "/api/posts?keyword=alpha".into(),
+            vec!["latest".into(), "alpha".into()],
+        ),
+        (
+            format!("/api/posts/{id}"),
+            vec!["show".into(), one.id.clone()],
+        ),
         (
             "/api/rate?keyword=beta&since=2026-01-01T21:00:00Z&until=2026-01-01T23:30:00Z".into(),
             vec![
@@ -79,21 +85,25 @@ async fn every_endpoint_answers_what_the_cli_prints_with_json() {
         ),
     ]
     .into_iter()
-    .chain(["hour", "day", "lang", "country", "hashtag", "author"].map(|by| {
-        (
-            format!("/api/stats?keyword=alpha&by={by}&since=2026-01-01T22:00:00Z&until=2026-01-02"),
-            vec![
-                "stats".into(),
-                "alpha".into(),
-                "--by".into(),
-                by.into(),
-                "--since".into(),
-                "2026-01-01T22:00:00Z".into(),
-                "--until".into(),
-                "2026-01-02".into(),
-            ],
-        )
-    }))
+    .chain(
+        ["hour", "day", "lang", "country", "hashtag", "author"].map(|by| {
+            (
+                format!(
+                    "/api/stats?keyword=alpha&by={by}&since=2026-01-01T22:00:00Z&until=2026-01-02"
+                ),
+                vec![
+                    "stats".into(),
+                    "alpha".into(),
+                    "--by".into(),
+                    by.into(),
+                    "--since".into(),
+                    "2026-01-01T22:00:00Z".into(),
+                    "--until".into(),
+                    "2026-01-02".into(),
+                ],
+            )
+        }),
+    )
     .chain([(
         "/api/stats?keyword=beta&since=&until=".into(),
         vec!["stats".into(), "beta".into()],
@@ -139,11 +149,17 @@ async fn problem(base: &str, path: &str) -> (u16, String) {
 }
 
 fn problem_of(answer: &Answer, what: &str) -> (u16, String) {
-    assert_eq!(answer.content_type, "application/problem+json", "{what}: {answer:?}");
+    assert_eq!(
+        answer.content_type, "application/problem+json",
+        "{what}: {answer:?}"
+    );
     let body = answer.json();
     assert_eq!(body["type"], "about:blank", "{what}");
     assert_eq!(body["status"], answer.status, "{what}");
-    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{what}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{what}"
+    );
     let detail = body["detail"].as_str().unwrap().to_owned();
     assert!(!detail.contains('\n'), "{what}: {detail}");
     (answer.status, detail)
@@ -181,12 +197,26 @@ async fn bad_input_is_a_400_and_the_unknown_a_404_each_with_the_cli_line() {
         ),
         (
             "/api/stats?keyword=alpha&since=2026-02-01&until=2026-01-01",
-            &["stats", "alpha", "--since", "2026-02-01", "--until", "2026-01-01"],
+            &[
+                "stats",
+                "alpha",
+                "--since",
+                "2026-02-01",
+                "--until",
+                "2026-01-01",
+            ],
             400,
         ),
         (
             "/api/rate?keyword=alpha&since=2026-01-01&until=2026-12-31",
-            &["rate", "alpha", "--since", "2026-01-01", "--until", "2026-12-31"],
+            &[
+                "rate",
+                "alpha",
+                "--since",
+                "2026-01-01",
+                "--until",
+                "2026-12-31",
+            ],
             400,
         ),
     ];
@@ -203,7 +233,10 @@ async fn bad_input_is_a_400_and_the_unknown_a_404_each_with_the_cli_line() {
         ("/api/posts?keyword=alpha&count=ten", "from 1 to 10000"),
         ("/api/posts", "keyword parameter is required"),
         ("/api/stats?by=lang", "keyword parameter is required"),
-        ("/api/stats?keyword=alpha&by=week", "by must be one of hour, day"),
+        (
+            "/api/stats?keyword=alpha&by=week",
+            "by must be one of hour, day",
+        ),
         ("/api/rate?keyword=", "the keyword is empty"),
         ("/api/posts?keyword=a&keyword=b", "keyword"),
         ("/api/stats?keyword=alpha&since=%FF", "since"),
@@ -256,7 +289,12 @@ async fn dynamodb_failing_is_a_502_and_dynamodb_hanging_a_504() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let base = start(client_at(&format!("http://127.0.0.1:{port}")), "events", settings()).await;
+    let base = start(
+        client_at(&format!("http://127.0.0.1:{port}")),
+        "events",
+        settings(),
+    )
+    .await;
     let (status, detail) = problem(&base, "/api/posts?keyword=alpha").await;
     assert_eq!(status, 502, "{detail}");
     assert!(detail.starts_with("dynamodb Query failed"), "{detail}");
@@ -297,7 +335,15 @@ async fn the_document_the_dashboard_and_their_headers() {
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths: Vec<&String> = document["paths"].as_object().unwrap().keys().collect();
     assert_eq!(paths.len(), 5, "{paths:?}");
-    for schema in ["Problem", "Post", "PostLine", "Stats", "Rate", "KeywordSummary", "By"] {
+    for schema in [
+        "Problem",
+        "Post",
+        "PostLine",
+        "Stats",
+        "Rate",
+        "KeywordSummary",
+        "By",
+    ] {
         assert!(
             document["components"]["schemas"][schema].is_object(),
             "no {schema} schema"
@@ -312,15 +358,25 @@ async fn the_document_the_dashboard_and_their_headers() {
         Some("default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     );
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
-    assert!(page.body.contains(r#"<meta name="refresh-seconds" content="3">"#));
+    assert!(
+        page.body
+            .contains(r#"<meta name="refresh-seconds" content="3">"#)
+    );
     for (path, kind) in [
         ("/app.js", "text/javascript; charset=utf-8"),
         ("/style.css", "text/css; charset=utf-8"),
         ("/icon.svg", "image/svg+xml"),
     ] {
         let asset = get(&base, path).await;
-        assert_eq!((asset.status, asset.content_type.as_str()), (200, kind), "{path}");
-        assert!(page.body.contains(&format!("\"{path}\"")), "the page does not load {path}");
+        assert_eq!(
+            (asset.status, asset.content_type.as_str()),
+            (200, kind),
+            "{path}"
+        );
+        assert!(
+            page.body.contains(&format!("\"{path}\"")),
+            "the page does not load {path}"
+        );
     }
 }
 
@@ -334,7 +390,9 @@ async fn the_binary_serves_on_loopback_and_refuses_the_network_unless_allowed() 
     let refused = env.run(&["serve", "--addr", "0.0.0.0:0"]);
     assert_eq!(refused.code, Some(2), "{refused:?}");
     assert!(
-        refused.stderr.starts_with("error: --addr 0.0.0.0:0 is not a loopback address")
+        refused
+            .stderr
+            .starts_with("error: --addr 0.0.0.0:0 is not a loopback address")
             && refused.stderr.contains("--allow-remote"),
         "{}",
         refused.stderr

@@ -62,7 +62,9 @@ pub async fn posts(
     let Query(q) = query.map_err(|e| Problem::bad_request(&e.body_text()))?;
     let keyword = params::keyword(q.keyword.as_deref()).map_err(bad)?;
     let count = params::count(q.count.as_deref()).map_err(bad)?;
-    state.read(reads::latest(&state.store, &keyword, count)).await
+    state
+        .read(reads::latest(&state.store, &keyword, count))
+        .await
 }
 
 #[utoipa::path(
@@ -113,7 +115,8 @@ pub async fn stats(
     let Query(q) = query.map_err(|e| Problem::bad_request(&e.body_text()))?;
     let keyword = params::keyword(q.keyword.as_deref()).map_err(bad)?;
     let by = params::by(q.by.as_deref()).map_err(bad)?;
-    let window = params::stats_window(q.since.as_deref(), q.until.as_deref(), now()).map_err(bad)?;
+    let window =
+        params::stats_window(q.since.as_deref(), q.until.as_deref(), now()).map_err(bad)?;
     state
         .read(reads::stats(&state.store, &keyword, &window, by))
         .await
@@ -168,7 +171,10 @@ impl AppState {
                 Err(problem)
             }
             Err(_) => {
-                tracing::warn!(limit_s = self.read_timeout.as_secs_f64(), "a read timed out");
+                tracing::warn!(
+                    limit_s = self.read_timeout.as_secs_f64(),
+                    "a read timed out"
+                );
                 Err(Problem::timeout(self.read_timeout))
             }
         }

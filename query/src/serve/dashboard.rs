@@ -64,7 +64,13 @@ mod tests {
             // Text goes in with textContent only: no HTML is built from data.
             assert!(!asset.contains("innerHTML"));
         }
-        assert!(!INDEX.contains("<script>"), "inline script: the policy forbids it");
-        assert!(!INDEX.contains("style="), "inline style: the policy forbids it");
+        assert!(
+            !INDEX.contains("<script>"),
+            "inline script: the policy forbids it"
+        );
+        assert!(
+            !INDEX.contains("style="),
+            "inline style: the policy forbids it"
+        );
     }
 }

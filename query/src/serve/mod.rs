@@ -120,10 +120,7 @@ pub fn app(store: Arc<Store>, settings: Settings) -> Router {
         store,
         read_timeout: settings.read_timeout,
     });
-    let document: Arc<str> = openapi
-        .to_json()
-        .unwrap_or_else(|_| "{}".to_owned())
-        .into();
+    let document: Arc<str> = openapi.to_json().unwrap_or_else(|_| "{}".to_owned()).into();
     let page: Arc<str> = dashboard::index_html(settings.refresh_seconds).into();
     let exposure = settings.exposure;
     api.route(
@@ -188,7 +185,12 @@ mod tests {
 
     #[test]
     fn loopback_is_always_served_and_anything_else_only_when_allowed() {
-        for addr in ["127.0.0.1:8080", "[::1]:8080", "[::ffff:127.0.0.1]:8080", "127.3.4.5:0"] {
+        for addr in [
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "[::ffff:127.0.0.1]:8080",
+            "127.3.4.5:0",
+        ] {
             let addr: SocketAddr = addr.parse().unwrap();
             assert_eq!(exposure(addr, false), Ok(Exposure::Loopback), "{addr}");
             assert_eq!(exposure(addr, true), Ok(Exposure::Loopback), "{addr}");
@@ -219,7 +221,13 @@ mod tests {
         names.sort_unstable();
         assert_eq!(
             names,
-            ["/api/keywords", "/api/posts", "/api/posts/{id}", "/api/rate", "/api/stats"]
+            [
+                "/api/keywords",
+                "/api/posts",
+                "/api/posts/{id}",
+                "/api/rate",
+                "/api/stats"
+            ]
         );
         let count = paths["/api/posts"]["get"]["parameters"]
             .as_array()

@@ -39,8 +39,14 @@ pub struct StatsQuery {
     pub by: Option<String>,
     /// Start of the window (inclusive), as `--since` takes it: `24h`, `7d`, `2026-01-02`,
     /// `2026-01-02T03:04:05Z`, `now`. Absent or empty: all time.
+    #[param(
+        pattern = r"^(now|[0-9]+[smhdw]|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?$"
+    )]
     pub since: Option<String>,
     /// End of the window (exclusive), the same forms. Absent or empty: open.
+    #[param(
+        pattern = r"^(now|[0-9]+[smhdw]|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?$"
+    )]
     pub until: Option<String>,
 }
 
@@ -53,8 +59,14 @@ pub struct RateQuery {
     pub keyword: Option<String>,
     /// Start of the window (inclusive), as `--since` takes it. Absent or empty: 60 minutes
     /// before `until`.
+    #[param(
+        pattern = r"^(now|[0-9]+[smhdw]|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?$"
+    )]
     pub since: Option<String>,
     /// End of the window (exclusive). Absent or empty: now.
+    #[param(
+        pattern = r"^(now|[0-9]+[smhdw]|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?)?$"
+    )]
     pub until: Option<String>,
 }
 
@@ -161,7 +173,10 @@ mod tests {
     fn keywords_are_trimmed_and_never_blank() {
         assert_eq!(keyword(Some(" rust ")).unwrap(), "rust");
         assert!(keyword(None).unwrap_err().to_string().contains("required"));
-        assert_eq!(keyword(Some("  ")).unwrap_err().to_string(), "the keyword is empty");
+        assert_eq!(
+            keyword(Some("  ")).unwrap_err().to_string(),
+            "the keyword is empty"
+        );
         assert_eq!(optional_keyword(None).unwrap(), None);
         assert!(optional_keyword(Some("")).is_err());
     }

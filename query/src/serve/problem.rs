@@ -95,10 +95,9 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (self.status_code(), body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }
@@ -109,17 +108,30 @@ mod tests {
 
     #[test]
     fn each_kind_of_failure_has_its_status() {
-        let window = crate::window::Window::parse(Some("soon"), None, time::OffsetDateTime::UNIX_EPOCH)
-            .unwrap_err();
-        assert_eq!(status_of(&QueryError::Window(window)), StatusCode::BAD_REQUEST);
-        assert_eq!(status_of(&QueryError::Usage("x".into())), StatusCode::BAD_REQUEST);
-        assert_eq!(status_of(&QueryError::UnknownKeyword("k".into())), StatusCode::NOT_FOUND);
+        let window =
+            crate::window::Window::parse(Some("soon"), None, time::OffsetDateTime::UNIX_EPOCH)
+                .unwrap_err();
+        assert_eq!(
+            status_of(&QueryError::Window(window)),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status_of(&QueryError::Usage("x".into())),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status_of(&QueryError::UnknownKeyword("k".into())),
+            StatusCode::NOT_FOUND
+        );
         let post = QueryError::UnknownPost {
             id: "1".into(),
             table: "T".into(),
         };
         assert_eq!(status_of(&post), StatusCode::NOT_FOUND);
-        assert_eq!(status_of(&QueryError::TableNotFound("T".into())), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            status_of(&QueryError::TableNotFound("T".into())),
+            StatusCode::BAD_GATEWAY
+        );
         let unprocessed = QueryError::Unprocessed {
             operation: "BatchGetItem",
             keys: 3,
