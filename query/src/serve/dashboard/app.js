@@ -55,7 +55,7 @@
     const keywords = await getJson('/api/keywords');
     const wanted = keywordSelect.value || fromHash().keyword;
     keywordSelect.replaceChildren(...keywords.map((k) => {
-      const option = el('option', '', `${k.keyword} (${number.format(k.posts)})`);
+      const option = el('option', '', k.keyword);
       option.value = k.keyword;
       return option;
     }));
@@ -94,7 +94,10 @@
     const list = $(id);
     const top = stats.buckets.slice(0, TOP);
     const rest = stats.buckets.slice(TOP);
-    if (rest.length) top.push({ key: `${rest.length} others`, posts: rest.reduce((sum, b) => sum + b.posts, 0) });
+    if (rest.length) {
+      const others = rest.length === 1 ? '1 other' : `${rest.length} others`;
+      top.push({ key: others, posts: rest.reduce((sum, b) => sum + b.posts, 0) });
+    }
     if (!top.length) {
       list.replaceChildren(el('li', 'empty', 'No posts in this window'));
       return;
