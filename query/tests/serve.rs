@@ -11,7 +11,6 @@ use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use common::{CORPUS_SIZE, Env, corpus, keyword_summary, under};
-use serde_json::Value;
 use serve_support::{Answer, get, send, settings, start};
 
 /// Percent-encodes a query value or a path segment (everything but unreserved characters).
@@ -399,6 +398,24 @@ async fn the_binary_serves_on_loopback_and_refuses_the_network_unless_allowed() 
     );
     let json = env.run(&["serve", "--json"]);
     assert_eq!(json.code, Some(2), "{json:?}");
+    // Allowed, and warned about; 192.0.2.1 (TEST-NET-1) is no address of this machine, so the
+    // bind fails without anything listening on the network.
+    let warned = env.run(&["serve", "--addr", "192.0.2.1:0", "--allow-remote"]);
+    assert_eq!(warned.code, Some(1), "{warned:?}");
+    let lines: Vec<&str> = warned.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", warned.stderr);
+    assert!(
+        lines[0].starts_with(
+            "warning: --allow-remote: serving the API and the dashboard on 192.0.2.1:0"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("error: cannot listen on 192.0.2.1:0: "),
+        "{}",
+        lines[1]
+    );
 
     let mut command = common::query_command(&["serve", "--addr", "127.0.0.1:0", "--refresh", "5"]);
     command
@@ -436,5 +453,4 @@ async fn the_binary_serves_on_loopback_and_refuses_the_network_unless_allowed() 
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.is_empty(), "{stderr}");
-    let _: Value = Value::Null;
 }
