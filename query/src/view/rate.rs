@@ -9,7 +9,7 @@ use crate::window::Window;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rate {
-    /// `None`: every keyword, each post once.
+    /// `null` (`None`): every keyword, each post once.
     pub keyword: Option<String>,
     pub since: String,
     pub until: String,

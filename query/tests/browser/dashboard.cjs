@@ -74,7 +74,7 @@ async function check(page, want) {
 
   const lang = await breakdown(page, 'by-lang');
   checkBreakdown(lang, want.lang, want.total, 'languages');
-  const langApi = await api('/api/stats?keyword=live&by=lang&since=60m');
+  const langApi = await api(`/api/stats?keyword=live&by=lang&since=${rate.since}&until=${rate.until}`);
   assertEqual(lang.slice(0, 3).map(([k, n]) => [k, number(n)]),
     langApi.buckets.slice(0, 3).map((b) => [b.key, b.posts]), 'languages against the API');
   const tags = await breakdown(page, 'by-hashtag');

@@ -168,13 +168,15 @@
       const keyword = keywordSelect.value;
       if (!keyword) return;
       toHash();
-      const q = `keyword=${encodeURIComponent(keyword)}&since=${Number(windowSelect.value)}m`;
-      const [rate, lang, country, hashtag, latest] = await Promise.all([
-        getJson(`/api/rate?${q}`),
+      const k = `keyword=${encodeURIComponent(keyword)}`;
+      const rate = await getJson(`/api/rate?${k}&since=${Number(windowSelect.value)}m`);
+      // The breakdowns over the very window the rate counted, so their numbers add up to its.
+      const q = `${k}&since=${encodeURIComponent(rate.since)}&until=${encodeURIComponent(rate.until)}`;
+      const [lang, country, hashtag, latest] = await Promise.all([
         getJson(`/api/stats?${q}&by=lang`),
         getJson(`/api/stats?${q}&by=country`),
         getJson(`/api/stats?${q}&by=hashtag`),
-        getJson(`/api/posts?keyword=${encodeURIComponent(keyword)}&count=${LATEST}`),
+        getJson(`/api/posts?${k}&count=${LATEST}`),
       ]);
       drawRate(rate);
       drawBreakdown('by-lang', lang);
