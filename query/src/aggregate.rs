@@ -16,7 +16,7 @@ pub const NONE: &str = "(none)";
 pub use twitter_table::IndexEntry as Entry;
 
 /// How `stats` groups posts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum By {
     /// UTC hour of the post's creation
@@ -63,7 +63,7 @@ impl By {
 }
 
 /// One group and how many posts it holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Bucket {
     pub key: String,
     /// `posts` in JSON, as in the CSV header and every other command.
@@ -279,7 +279,7 @@ impl Series {
 }
 
 /// Per keyword: how many index entries (posts), the first and the last `Timestamp`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct KeywordSummary {
     pub keyword: String,
     pub posts: u64,

@@ -1,5 +1,6 @@
 //! The command line.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -18,6 +19,13 @@ Times (--since, --until): 30m, 24h, 7d, 2w (back from now), 2026-01-02 (UTC midn
 
 Exit codes: 0 ok (an empty window is not an error), 2 bad usage or input (unknown keyword or
 post, unreadable time, missing TABLE_NAME, missing or empty table), 1 AWS or run-time failure.";
+
+/// Posts `latest` lists unless told, and at most (`serve` bounds `count` the same way).
+pub const DEFAULT_LATEST: u32 = 10;
+pub const MAX_LATEST: u32 = 10_000;
+/// The dashboard's refresh period unless told, and its bounds.
+pub const DEFAULT_REFRESH_SECS: u32 = 10;
+pub const MAX_REFRESH_SECS: u32 = 3_600;
 
 /// Browse and analyse the EventData table (posts stored by twitter-consumer).
 #[derive(Debug, Parser)]
@@ -63,7 +71,7 @@ pub enum Command {
         /// The keyword (a producer rule's tag), as `twitter-query keywords` lists it.
         keyword: String,
         /// How many posts.
-        #[arg(long, short = 'n', default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        #[arg(long, short = 'n', default_value_t = DEFAULT_LATEST, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_LATEST)))]
         count: u32,
     },
 
@@ -100,6 +108,23 @@ pub enum Command {
     /// The keywords that have posts, with counts and first and last post time (reads the whole
     /// keyword index with a Scan: no key lists keywords).
     Keywords,
+
+    /// Serve the same answers over HTTP, read-only: a JSON API under /api (the `--json` shapes;
+    /// OpenAPI at /openapi.json) and a dashboard at / that refreshes itself. No authentication:
+    /// it listens on loopback unless --allow-remote; reach it from elsewhere through an SSH
+    /// tunnel or a proxy that authenticates.
+    Serve {
+        /// The address to listen on (port 0: any free port, printed at start).
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Listen on a non-loopback --addr: anyone who can reach it reads the table's posts.
+        #[arg(long)]
+        allow_remote: bool,
+        /// Seconds between the dashboard's refreshes.
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_REFRESH_SECS,
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_REFRESH_SECS)))]
+        refresh: u32,
+    },
 
     /// Write one self-contained HTML page: posts over time, breakdowns, the latest posts.
     Report {

@@ -76,6 +76,14 @@ pub enum QueryError {
 
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
+
+    /// `serve` could not listen on its address (taken, or not this machine's).
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl QueryError {
@@ -115,7 +123,8 @@ impl QueryError {
             | QueryError::Payload { .. }
             | QueryError::Table(_)
             | QueryError::WriteFile { .. }
-            | QueryError::Output(_) => EXIT_FAILURE,
+            | QueryError::Output(_)
+            | QueryError::Listen { .. } => EXIT_FAILURE,
         }
     }
 

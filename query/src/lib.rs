@@ -2,6 +2,8 @@
 //!
 //! In layers, each using only those below it:
 //!
+//! - [`serve`]: the same reads over HTTP (`twitter-query serve`): a JSON API, its OpenAPI
+//!   document, and a dashboard.
 //! - [`commands`]: one per subcommand: arguments in, a read, the answer printed in the chosen
 //!   format. `main.rs` only parses the command line and maps errors to exit codes.
 //! - [`reads`]: what each answer reads over the store, returned as [`view`] types (the `--json`
@@ -11,7 +13,7 @@
 //!   `--since`/`--until` window.
 //! - [`time_format`]: every form an instant is written in; [`link`]: where a post opens.
 //!
-//! Everything but [`store`] is pure and tested without a network.
+//! Everything but [`store`] and [`serve`] is pure and tested without a network.
 
 pub mod aggregate;
 pub mod cli;
@@ -21,12 +23,14 @@ pub mod error;
 pub mod link;
 pub mod reads;
 pub mod render;
+pub mod serve;
 pub mod store;
 pub mod time_format;
 pub mod view;
 pub mod window;
 
 use std::io::Write;
+use std::sync::Arc;
 
 pub use error::QueryError;
 
@@ -36,7 +40,8 @@ use crate::config::Config;
 use crate::render::{Format, Terminal};
 use crate::store::Store;
 
-/// Runs the parsed command line: results to `out`, the `--consumed-capacity` line to `err`.
+/// Runs the parsed command line: results to `out`; warnings and the `--consumed-capacity` line
+/// to `err`.
 pub async fn run(
     cli: Cli,
     terminal: Terminal,
@@ -51,16 +56,18 @@ pub async fn run(
     commands::validate(&cli.command, format)?;
     let config = Config::from_env()?;
     let sdk = config::sdk_config().await;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)
-        .with_page_size(cli.global.page_size)
-        .with_parallel(cli.global.parallel);
+    let store = Arc::new(
+        Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)
+            .with_page_size(cli.global.page_size)
+            .with_parallel(cli.global.parallel),
+    );
     let ctx = Context {
         store: &store,
         format,
         terminal,
         now: time::OffsetDateTime::now_utc(),
     };
-    let result = commands::execute(&ctx, cli.command, out).await;
+    let result = commands::execute(&ctx, cli.command, out, err).await;
     let flushed = out.flush().map_err(QueryError::Output);
     if cli.global.consumed_capacity {
         // Also after a failure: what was read until then was paid for.

@@ -8,6 +8,15 @@ use twitter_query::render::Terminal;
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits 2.
     let cli = Cli::parse();
+    // What `serve` logs of failed requests; RUST_LOG=twitter_query=info says more. Only this
+    // crate's events: the other commands' stderr stays as it was.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("twitter_query=warn")),
+        )
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

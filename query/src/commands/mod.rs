@@ -8,10 +8,12 @@ mod keywords;
 mod latest;
 mod rate;
 mod report;
+mod serve;
 mod show;
 mod stats;
 
 use std::io::Write;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -24,17 +26,19 @@ use crate::window::Window;
 /// What every command needs.
 #[derive(Debug)]
 pub struct Context<'a> {
-    pub store: &'a Store,
+    /// Shared: `serve` hands it to every request.
+    pub store: &'a Arc<Store>,
     pub format: Format,
     pub terminal: Terminal,
     pub now: OffsetDateTime,
 }
 
-/// Runs one command, printing to `out`.
+/// Runs one command, printing to `out` (and a warning, if any, to `err`).
 pub async fn execute(
     ctx: &Context<'_>,
     command: Command,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), QueryError> {
     match command {
         Command::Latest { keyword, count } => latest::latest(ctx, keyword.trim(), count, out).await,
@@ -55,6 +59,11 @@ pub async fn execute(
             out: path,
             posts,
         } => report::report(ctx, keyword.trim(), &window, &path, posts, out).await,
+        Command::Serve {
+            addr,
+            allow_remote,
+            refresh,
+        } => serve::serve(ctx, addr, allow_remote, refresh, out, err).await,
     }
 }
 
@@ -68,6 +77,17 @@ pub fn validate(command: &Command, format: Format) -> Result<(), QueryError> {
                 .to_owned(),
         ));
     }
+    if let Command::Serve {
+        addr, allow_remote, ..
+    } = command
+    {
+        if format != Format::Human {
+            return Err(QueryError::Usage(
+                "serve answers JSON over HTTP; --json and --csv do not apply to it".to_owned(),
+            ));
+        }
+        crate::serve::exposure(*addr, *allow_remote).map_err(QueryError::Usage)?;
+    }
     let keyword = match command {
         Command::Latest { keyword, .. }
         | Command::Stats { keyword, .. }
@@ -79,7 +99,7 @@ pub fn validate(command: &Command, format: Format) -> Result<(), QueryError> {
             }
             None
         }
-        Command::Keywords => None,
+        Command::Keywords | Command::Serve { .. } => None,
     };
     if keyword.is_some_and(|k| k.trim().is_empty()) {
         return Err(QueryError::Usage("the keyword is empty".to_owned()));

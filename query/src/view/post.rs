@@ -8,7 +8,7 @@ use crate::aggregate::Entry;
 use crate::link::post_link;
 
 /// One post as `latest` and `report` list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PostLine {
     pub id: String,
     pub timestamp: String,
@@ -32,7 +32,7 @@ impl PostLine {
 }
 
 /// One post in full.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Post {
     pub id: String,
     pub keywords: Vec<String>,

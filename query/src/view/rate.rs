@@ -7,9 +7,9 @@ use crate::aggregate::{Series, Step};
 use crate::time_format;
 use crate::window::Window;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rate {
-    /// `None`: every keyword, each post once.
+    /// `null` (`None`): every keyword, each post once.
     pub keyword: Option<String>,
     pub since: String,
     pub until: String,
@@ -20,13 +20,13 @@ pub struct Rate {
     pub per_minute: Vec<MinuteCount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Peak {
     pub minute: String,
     pub posts: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MinuteCount {
     pub minute: String,
     pub posts: u64,

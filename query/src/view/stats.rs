@@ -6,7 +6,7 @@ use crate::aggregate::{self, Bucket, By, Entry};
 use crate::time_format;
 use crate::window::Window;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub keyword: String,
     pub by: By,
