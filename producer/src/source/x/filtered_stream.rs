@@ -33,6 +33,9 @@ pub const USAGE_CAP_RETRY: Duration = Duration::from_secs(60 * 60);
 /// After handling what arrived, the stream is left to gather this long before the next read.
 pub const BURST_GAP: Duration = Duration::from_millis(50);
 
+/// A burst stops taking chunks once this much is read; the rest waits for the next one.
+pub const MAX_BURST_BYTES: usize = 1024 * 1024;
+
 /// Whether a connection that ended earned a reset of every schedule: it delivered a post, or
 /// stayed up [`HEALTHY_UPTIME`]. A keep-alive or a disconnect message and a close is not
 /// health: a stream that does only that is retried on the back-off schedule, not in a loop.
@@ -121,7 +124,13 @@ impl Source for FilteredStream {
             let mut chunk = first;
             loop {
                 match chunk {
-                    Some(Ok(bytes)) => read.buffer.extend_from_slice(&bytes),
+                    Some(Ok(bytes)) => {
+                        read.buffer.extend_from_slice(&bytes);
+                        // A backlog is handled a bounded burst at a time: memory stays flat.
+                        if read.buffer.len() >= MAX_BURST_BYTES {
+                            break;
+                        }
+                    }
                     Some(Err(error)) => {
                         read.ended = Some(Err(error));
                         break;
@@ -144,6 +153,7 @@ impl Source for FilteredStream {
                     }
                 };
             }
+            let backlog = read.buffer.len() >= MAX_BURST_BYTES;
             if let Some(stop) = self.handle_burst(&mut read, outlet).await {
                 return Ok(match stop {
                     BurstEnd::Stop(reason) => ConnectionEnd::Stop(reason),
@@ -153,6 +163,9 @@ impl Source for FilteredStream {
             // At X's pace this gathers about a dozen posts per read instead of waking for each
             // one: every wake-up costs more than the post it handles. Kinesis sees a post at
             // most this much later; the consumer's batching window is seconds.
+            if backlog {
+                continue;
+            }
             tokio::select! {
                 () = tokio::time::sleep(BURST_GAP) => {}
                 () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
