@@ -6,8 +6,6 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-type BoxError = Box<dyn StdError + Send + Sync + 'static>;
-
 use twitter_errors::aws::AwsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,13 +13,13 @@ pub enum ConsumerError {
     #[error("configuration: {0}")]
     Config(String),
 
-    #[error("{service} {operation} failed ({}{}): {}", aws.failure, aws.code.as_deref().map(|c| format!(", {c}")).unwrap_or_default(), aws.message)]
+    /// What the SDK error said, read once; it is no `source`, so that a cause chain printed
+    /// after it does not repeat the SDK's own.
+    #[error("{}", aws.line(service, operation))]
     Aws {
         service: &'static str,
         operation: &'static str,
-        aws: AwsError,
-        #[source]
-        source: BoxError,
+        aws: Box<AwsError>,
     },
 
     #[error("{service} {operation} did not answer within {after_ms} ms")]
@@ -54,8 +52,7 @@ impl ConsumerError {
         ConsumerError::Aws {
             service,
             operation,
-            aws: twitter_errors::aws::describe(&err),
-            source: Box::new(err),
+            aws: Box::new(twitter_errors::aws::describe_for(service, &err)),
         }
     }
 

@@ -33,6 +33,10 @@ pub use metric_keywords::MetricKeywords;
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = twitter_errors::hint::QUIET_SDK_LOGS
+        .iter()
+        .filter_map(|directive| directive.parse().ok())
+        .fold(filter, EnvFilter::add_directive);
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

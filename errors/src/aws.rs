@@ -7,6 +7,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::hint::{Endpoint, Problem};
+
 /// How an AWS call failed, as far as deciding what to do next is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -45,11 +47,19 @@ pub struct AwsError {
     /// The service's own message when it sent one, else the error and its causes on one line
     /// (the SDK's Display alone says only "service error" or "dispatch failure").
     pub message: String,
+    /// What the user can fix, when the failure is about their set-up (see [`crate::hint`]).
+    pub problem: Option<Problem>,
+    /// The line that says how, worded for the endpoint the call went to.
+    pub hint: Option<String>,
 }
 
-/// The line a user reads: the service's code, when it sent one, and the message.
+/// The line a user reads: the hint, when there is one; else the service's code, when it sent
+/// one, and the message.
 impl fmt::Display for AwsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(hint) = &self.hint {
+            return f.write_str(hint);
+        }
         match &self.code {
             Some(code) if !self.message.starts_with(code.as_str()) => {
                 write!(f, "{code}: {}", self.message)
@@ -60,12 +70,38 @@ impl fmt::Display for AwsError {
 }
 
 impl AwsError {
+    /// An error read from something other than an SDK error (a response body that broke off).
+    pub fn other(failure: Failure, message: String) -> AwsError {
+        AwsError {
+            failure,
+            code: None,
+            status: None,
+            message,
+            problem: None,
+            hint: None,
+        }
+    }
+
+    /// The line a user reads for a failed `operation` of `service`: the hint alone when there is
+    /// one (what the user must change matters more than which call met it), else
+    /// "`service` `operation` failed: " and what the service said.
+    pub fn line(&self, service: &str, operation: &str) -> String {
+        match &self.hint {
+            Some(hint) => hint.clone(),
+            None => format!("{service} {operation} failed: {self}"),
+        }
+    }
+
     /// Whether the failure may go away by itself: timeouts, connection failures and unreadable
     /// responses always may; a service error may when its code is one of the caller's
     /// `transient_codes` (each service has its own), or when its HTTP status is a 5xx or 429 (a
     /// proxy or load balancer in front of the service answers those with no error code at all).
-    /// A request that was never built will fail the same way every time.
+    /// A request that was never built will fail the same way every time, and so will one whose
+    /// credentials or region are missing (the SDK reports those as undelivered).
     pub fn is_transient(&self, transient_codes: &[&str]) -> bool {
+        if self.problem.as_ref().is_some_and(Problem::is_configuration) {
+            return false;
+        }
         match self.failure {
             Failure::Timeout | Failure::Dispatch | Failure::Response => true,
             Failure::Construction => false,
@@ -84,8 +120,25 @@ pub fn is_transient_status(status: u16) -> bool {
     status == 429 || (500..=599).contains(&status)
 }
 
-/// Reads what `error` says.
+/// Reads what `error` says, worded for an endpoint the environment names (any service).
 pub fn describe<E>(error: &SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    describe_at(&Endpoint::from_env(""), error)
+}
+
+/// Reads what an error of `service_id` (`dynamodb`, `kinesis`, `s3`, `sqs`, `ssm`) says, worded
+/// for the endpoint the environment gives that service.
+pub fn describe_for<E>(service_id: &str, error: &SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    describe_at(&Endpoint::from_env(service_id), error)
+}
+
+/// Reads what `error`, met calling `endpoint`, says.
+pub fn describe_at<E>(endpoint: &Endpoint, error: &SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + Error + 'static,
 {
@@ -98,14 +151,22 @@ where
         SdkError::ServiceError(e) => (Failure::Service, Some(e.raw().status().as_u16())),
         _ => (Failure::Response, None),
     };
+    let code = error.code().map(str::to_owned);
+    let message = error
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| crate::chain(error));
+    let problem = crate::hint::classify(code.as_deref(), error);
+    let hint = problem
+        .as_ref()
+        .map(|problem| crate::hint::explain(problem, endpoint, &message));
     AwsError {
         failure,
-        code: error.code().map(str::to_owned),
+        code,
         status,
-        message: error
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| crate::chain(error)),
+        message,
+        problem,
+        hint,
     }
 }
 
@@ -119,6 +180,13 @@ mod tests {
     use super::*;
 
     type Error = SdkError<ErrorMetadata, HttpResponse>;
+
+    /// DynamoDB Local on a port nothing listens on, as a test would set it.
+    fn local() -> Endpoint {
+        Endpoint::from_vars("dynamodb", |name| {
+            (name == "AWS_ENDPOINT_URL").then(|| "http://127.0.0.1:1".to_owned())
+        })
+    }
 
     fn response(status: u16) -> HttpResponse {
         HttpResponse::new(
@@ -135,16 +203,18 @@ mod tests {
             .build();
         let error: Error = SdkError::service_error(metadata, response(400));
         assert_eq!(
-            describe(&error),
+            describe_at(&local(), &error),
             AwsError {
                 failure: Failure::Service,
                 code: Some("ResourceNotFoundException".to_owned()),
                 status: Some(400),
                 message: "Requested resource not found".to_owned(),
+                problem: None,
+                hint: None,
             }
         );
         assert_eq!(
-            describe(&error).to_string(),
+            describe_at(&local(), &error).to_string(),
             "ResourceNotFoundException: Requested resource not found"
         );
     }
@@ -156,14 +226,23 @@ mod tests {
             "Connection refused (os error 111)",
         );
         let error: Error = SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
-        let described = describe(&error);
+        let described = describe_at(&local(), &error);
         assert_eq!(described.failure, Failure::Dispatch);
         assert_eq!(described.code, None);
         assert_eq!(
             described.message,
             "dispatch failure: io error: Connection refused (os error 111)"
         );
-        assert_eq!(described.to_string(), described.message, "no code to name");
+        assert_eq!(
+            described.to_string(),
+            "cannot reach DynamoDB at http://127.0.0.1:1 (connection refused): \
+             check AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL or the network"
+        );
+        assert_eq!(
+            described.line("dynamodb", "Scan"),
+            described.to_string(),
+            "the hint alone: the operation is noise beside it"
+        );
     }
 
     fn service(code: Option<&str>, status: Option<u16>) -> AwsError {
@@ -172,6 +251,8 @@ mod tests {
             code: code.map(str::to_owned),
             status,
             message: String::new(),
+            problem: None,
+            hint: None,
         }
     }
 
@@ -199,27 +280,48 @@ mod tests {
             (Failure::Response, true),
             (Failure::Construction, false),
         ] {
-            let error = AwsError {
-                failure,
-                code: None,
-                status: None,
-                message: String::new(),
-            };
+            let error = AwsError::other(failure, String::new());
             assert_eq!(error.is_transient(&[]), transient, "{failure:?}");
         }
+    }
+
+    #[test]
+    fn an_error_without_a_hint_names_the_call_and_the_service_code() {
+        let metadata = ErrorMetadata::builder()
+            .code("ValidationException")
+            .message("One or more parameter values were invalid")
+            .build();
+        let error: Error = SdkError::service_error(metadata, response(400));
+        assert_eq!(
+            describe_at(&local(), &error).line("dynamodb", "Query"),
+            "dynamodb Query failed: ValidationException: One or more parameter values were invalid"
+        );
+    }
+
+    #[test]
+    fn missing_credentials_are_not_transient_though_undelivered() {
+        let missing = aws_credential_types::provider::error::CredentialsError::not_loaded(
+            "no providers in chain provided credentials",
+        );
+        let error: Error =
+            SdkError::dispatch_failure(ConnectorError::other(Box::new(missing), None));
+        let described = describe_at(&local(), &error);
+        assert_eq!(described.failure, Failure::Dispatch);
+        assert_eq!(described.problem, Some(Problem::NoCredentials));
+        assert!(!described.is_transient(&[]));
     }
 
     #[test]
     fn a_connector_timeout_is_a_timeout() {
         let slow = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
         let error: Error = SdkError::dispatch_failure(ConnectorError::timeout(Box::new(slow)));
-        assert_eq!(describe(&error).failure, Failure::Timeout);
+        assert_eq!(describe_at(&local(), &error).failure, Failure::Timeout);
     }
 
     #[test]
     fn a_request_never_built_is_a_construction_failure() {
         let error: Error = SdkError::construction_failure("no region configured");
-        let described = describe(&error);
+        let described = describe_at(&local(), &error);
         assert_eq!(described.failure, Failure::Construction);
         assert_eq!(
             described.message,

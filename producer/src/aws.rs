@@ -41,7 +41,8 @@ pub async fn bearer_from_ssm(
         .send()
         .await
         .map_err(|error| {
-            let detail = redact(&twitter_errors::aws::describe(&error).to_string()).into_owned();
+            let detail =
+                redact(&twitter_errors::aws::describe_for("ssm", &error).to_string()).into_owned();
             if error.code() == Some("ParameterNotFound") {
                 ProducerError::Config(format!(
                     "SSM parameter {name:?} (TWITTER_BEARER_TOKEN_PARAMETER) does not exist"
@@ -80,7 +81,8 @@ pub async fn check_stream(
         }
         Err(error) => Err(ProducerError::Kinesis {
             stream: stream_name.to_owned(),
-            detail: redact(&twitter_errors::aws::describe(&error).to_string()).into_owned(),
+            detail: redact(&twitter_errors::aws::describe_for("kinesis", &error).to_string())
+                .into_owned(),
         }),
     }
 }

@@ -5,8 +5,6 @@ use std::error::Error as StdError;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-type BoxError = Box<dyn StdError + Send + Sync + 'static>;
-
 /// Exit code for bad usage or bad input: the user can fix it by changing what they typed or set.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code for a failure at run time: AWS refused or could not be reached, a file not written.
@@ -39,14 +37,12 @@ pub enum QueryError {
     #[error("{0}")]
     Usage(String),
 
-    #[error("dynamodb {operation} failed{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    /// What the SDK error said, read once: the hint when the set-up is at fault (no
+    /// credentials, nothing at the endpoint), else the call and DynamoDB's code and message.
+    #[error("{}", aws.line("dynamodb", operation))]
     Aws {
         operation: &'static str,
-        /// The service's error code (`ProvisionedThroughputExceededException`, ...), when it sent one.
-        code: Option<String>,
-        message: String,
-        #[source]
-        source: BoxError,
+        aws: Box<twitter_errors::aws::AwsError>,
     },
 
     #[error("dynamodb {operation} left {keys} keys unprocessed after {attempts} attempts")]
@@ -96,16 +92,13 @@ impl QueryError {
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        let twitter_errors::aws::AwsError { code, message, .. } =
-            twitter_errors::aws::describe(&error);
-        if code.as_deref() == Some("ResourceNotFoundException") {
+        let aws = twitter_errors::aws::describe_for("dynamodb", &error);
+        if aws.code.as_deref() == Some("ResourceNotFoundException") {
             return QueryError::TableNotFound(table.to_owned());
         }
         QueryError::Aws {
             operation,
-            code,
-            message,
-            source: Box::new(error),
+            aws: Box::new(aws),
         }
     }
 

@@ -90,13 +90,10 @@ impl FailedBatchBucket {
         let body = object.body.collect().await.map_err(|e| ReplayError::Aws {
             service: "s3",
             operation: "GetObject",
-            aws: twitter_errors::aws::AwsError {
-                failure: twitter_errors::aws::Failure::Response,
-                code: None,
-                status: None,
-                message: twitter_errors::chain(&e),
-            },
-            source: Box::new(e),
+            aws: Box::new(twitter_errors::aws::AwsError::other(
+                twitter_errors::aws::Failure::Response,
+                twitter_errors::chain(&e),
+            )),
         })?;
         Ok(body.into_bytes().to_vec())
     }

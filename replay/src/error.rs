@@ -7,8 +7,6 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use twitter_errors::aws::AwsError;
 
-type BoxError = Box<dyn StdError + Send + Sync + 'static>;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// Bad configuration: exit 2.
@@ -18,13 +16,13 @@ pub enum ReplayError {
     #[error(transparent)]
     Consumer(#[from] twitter_consumer::ConsumerError),
 
-    #[error("{service} {operation} failed: {aws}")]
+    /// What the SDK error said, read once; it is no `source`, so that the cause chain `main`
+    /// prints does not repeat the SDK's own.
+    #[error("{}", aws.line(service, operation))]
     Aws {
         service: &'static str,
         operation: &'static str,
-        aws: AwsError,
-        #[source]
-        source: BoxError,
+        aws: Box<AwsError>,
     },
 
     #[error("cannot shape a Lambda event: {0}")]
@@ -46,8 +44,7 @@ impl ReplayError {
         ReplayError::Aws {
             service,
             operation,
-            aws: twitter_errors::aws::describe(&err),
-            source: Box::new(err),
+            aws: Box::new(twitter_errors::aws::describe_for(service, &err)),
         }
     }
 

@@ -63,11 +63,8 @@ fn aws_error<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> Ta
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let twitter_errors::aws::AwsError { code, message, .. } = twitter_errors::aws::describe(&error);
     TableError::Aws {
         operation,
-        code,
-        message,
-        source: Box::new(error),
+        aws: Box::new(twitter_errors::aws::describe_for("dynamodb", &error)),
     }
 }

@@ -1,7 +1,5 @@
 //! The crate's one error type.
 
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     /// A `Payload` that cannot be written or read back.
@@ -23,14 +21,13 @@ pub enum TableError {
         source: serde_dynamo::Error,
     },
 
-    #[error("dynamodb {operation} failed{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    /// What the SDK error said, read once (only `admin` calls AWS); it is no `source`, so that the line a user reads is
+    /// the hint alone, not the hint followed by the SDK's chain.
+    #[cfg(feature = "admin")]
+    #[error("{}", aws.line("dynamodb", operation))]
     Aws {
         operation: &'static str,
-        /// The service's error code, when it sent one.
-        code: Option<String>,
-        message: String,
-        #[source]
-        source: BoxError,
+        aws: Box<twitter_errors::aws::AwsError>,
     },
 
     #[error("table {0} did not become active")]

@@ -1,6 +1,8 @@
 //! Local stand-ins for the services the pipeline talks to, for tests, benchmarks and the offline
 //! demo. Nothing here is used in production code paths.
 
+pub mod aws_refusal;
+pub mod aws_setup;
 pub mod cli;
 pub mod dynamodb_local;
 pub mod fixtures;

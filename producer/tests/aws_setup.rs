@@ -1,0 +1,60 @@
+//! The real `twitter-producer` in each broken AWS set-up a newcomer meets (nothing at the
+//! endpoint, no credentials, no region, an endpoint that is no URL, credentials AWS refuses):
+//! its first AWS call, the stream check at start, ends in one line naming what failed and what
+//! to do, and no Debug dump.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+use testkit::aws_refusal::AwsRefusal;
+use testkit::aws_setup::{REFUSALS, Setup, apply, assert_one_line, cases};
+
+/// With `--source bluesky`: no X credentials to set, and Kinesis is checked before the source
+/// is touched.
+fn start(setup: &Setup) -> Output {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_twitter-producer"));
+    apply(&mut command, setup, scratch.path()).unwrap();
+    command
+        .env("AWS_STREAM_NAME", "posts")
+        .env("TWITTER_PRODUCER_SPOOL_DIR", scratch.path().join("spool"))
+        .env(
+            "TWITTER_PRODUCER_STATS_FILE",
+            scratch.path().join("stats.json"),
+        )
+        .env("JETSTREAM_URL", "ws://127.0.0.1:1/subscribe")
+        .args(["--source", "bluesky", "rust"])
+        .output()
+        .unwrap()
+}
+
+fn assert_fails_with(output: &Output, line: &str) {
+    assert_eq!(output.status.code(), Some(1), "{line}");
+    assert_one_line(
+        &output.stderr,
+        &format!("error: kinesis stream \"posts\" cannot be written: {line}"),
+    );
+}
+
+#[test]
+fn each_set_up_without_a_server() {
+    for case in cases("Kinesis", "AWS_ENDPOINT_URL_KINESIS") {
+        assert_fails_with(&start(&case.setup), &case.line);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_aws_refuses() {
+    for (refusal, line) in REFUSALS {
+        let aws = AwsRefusal::start(refusal).await.unwrap();
+        let setup = Setup::At(aws.endpoint());
+        let output = tokio::task::spawn_blocking(move || start(&setup))
+            .await
+            .unwrap();
+        assert!(
+            aws.requests() > 0,
+            "{refusal:?}: never reached the endpoint"
+        );
+        assert_fails_with(&output, line);
+    }
+}
