@@ -17,11 +17,13 @@ Java 17 and npm with apt-get when missing) and playwright-core (npm, into \$PLAY
   cfn-lint cloudformation/template.yaml
   python3 scripts/check_template.py             (no wildcard IAM action, no secret in outputs)
   python3 -m unittest discover -s cloudformation/tests   (deploys the stack to moto)
-  python3 -m unittest discover -s scripts/tests          (scripts/cost.py's arithmetic)
+  python3 -m unittest discover -s scripts/tests          (scripts/cost.py's arithmetic; demo.sh
+                                                  --source bluesky --live against a local Jetstream)
   cargo fmt --all --check
   cargo tree -p twitter-query -e normal          (the query tool must not pull in the Lambda runtime)
   cargo clippy --workspace --all-targets -- -D warnings
-  scripts/demo.sh tokio                          (skipped with SKIP_DEMO=1)
+  scripts/demo.sh tokio; scripts/demo.sh --source bluesky tokio   (skipped with SKIP_DEMO=1,
+                                                  as is the --live test above)
   cargo test --workspace --doc, then --lib --bins --tests (the benches run with scripts/bench.sh)
 USAGE
     exit 0 ;;
@@ -67,6 +69,7 @@ if [[ "${SKIP_DEMO:-0}" != 1 ]]; then
   # The README's first command, on this fresh machine (SKIP_DEMO=1 skips it locally).
   echo "== offline demo" >&2
   scripts/demo.sh tokio
+  scripts/demo.sh --source bluesky tokio
 fi
 echo "== cargo test" >&2
 cargo test --workspace --doc
