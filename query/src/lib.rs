@@ -11,9 +11,11 @@
 //!   of them for the terminal, as CSV, as JSON, and the report's HTML page.
 //! - [`store`]: the only code that talks to DynamoDB; [`aggregate`]: counting; [`window`]: the
 //!   `--since`/`--until` window.
-//! - [`time_format`]: every form an instant is written in; [`link`]: where a post opens.
+//! - [`time_format`]: every form an instant is written in; [`link`]: where a post opens;
+//!   [`progress`]: the progress line of a long read on a terminal.
 //!
-//! Everything but [`store`] and [`serve`] is pure and tested without a network.
+//! Everything but [`store`], [`serve`] and the line [`progress`] draws is pure and tested without
+//! a network.
 
 pub mod aggregate;
 pub mod cli;
@@ -21,6 +23,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod link;
+pub mod progress;
 pub mod reads;
 pub mod render;
 pub mod serve;
@@ -37,14 +40,17 @@ pub use error::QueryError;
 use crate::cli::Cli;
 use crate::commands::Context;
 use crate::config::Config;
+use crate::progress::ProgressLine;
 use crate::render::{Format, Terminal};
-use crate::store::Store;
+use crate::store::{ReadObserver, Store};
 
 /// Runs the parsed command line: results to `out`; warnings and the `--consumed-capacity` line
-/// to `err`.
+/// to `err`; the progress line of a long read to the process's stderr when
+/// `stderr_is_terminal` ([`progress`]).
 pub async fn run(
     cli: Cli,
     terminal: Terminal,
+    stderr_is_terminal: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), QueryError> {
@@ -56,11 +62,15 @@ pub async fn run(
     commands::validate(&cli.command, format)?;
     let config = Config::from_env()?;
     let sdk = config::sdk_config().await;
-    let store = Arc::new(
-        Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)
-            .with_page_size(cli.global.page_size)
-            .with_parallel(cli.global.parallel),
-    );
+    let mut store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name)
+        .with_page_size(cli.global.page_size)
+        .with_parallel(cli.global.parallel);
+    let progress = progress::shows_progress(&cli.command, format, stderr_is_terminal)
+        .then(|| Arc::new(ProgressLine::on_stderr(progress::describe(&cli.command))));
+    if let Some(line) = &progress {
+        store = store.with_observer(Arc::clone(line) as Arc<dyn ReadObserver>);
+    }
+    let store = Arc::new(store);
     let ctx = Context {
         store: &store,
         format,
@@ -68,6 +78,10 @@ pub async fn run(
         now: time::OffsetDateTime::now_utc(),
     };
     let result = commands::execute(&ctx, cli.command, out, err).await;
+    // Before anything else reaches the terminal: the answer, a warning, an error line.
+    if let Some(line) = &progress {
+        line.finish();
+    }
     let flushed = out.flush().map_err(QueryError::Output);
     if cli.global.consumed_capacity {
         // Also after a failure: what was read until then was paid for.

@@ -30,9 +30,11 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
+    let stderr_is_terminal = std::io::IsTerminal::is_terminal(&err);
     let result = runtime.block_on(twitter_query::run(
         cli,
         Terminal::detect(),
+        stderr_is_terminal,
         &mut out,
         &mut err,
     ));

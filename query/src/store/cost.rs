@@ -2,7 +2,7 @@
 //! `--consumed-capacity` prints of it.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::types::ConsumedCapacity;
 
@@ -55,13 +55,31 @@ fn format_units(units: f64) -> String {
     text.strip_suffix(".0").map(str::to_owned).unwrap_or(text)
 }
 
-/// The [`Usage`] of every request so far, added to by requests in flight at once.
+/// The [`Usage`] of every request so far, added to by requests in flight at once; and who
+/// is told of each page as it arrives.
 #[derive(Debug, Default)]
-pub(super) struct Meter(Mutex<Usage>);
+pub(super) struct Meter {
+    usage: Mutex<Usage>,
+    observer: Option<Arc<dyn ReadObserver>>,
+}
+
+/// Told of every page a read returns, as it arrives: what a progress line counts.
+pub trait ReadObserver: std::fmt::Debug + Send + Sync {
+    /// A page of `scanned` items came back (counted before any filter: what the read waited
+    /// for and pays for).
+    fn page(&self, scanned: u64);
+}
 
 impl Meter {
+    pub(super) fn observed_by(observer: Arc<dyn ReadObserver>) -> Meter {
+        Meter {
+            usage: Mutex::default(),
+            observer: Some(observer),
+        }
+    }
+
     pub(super) fn total(&self) -> Usage {
-        self.0
+        self.usage
             .lock()
             .map(|u| u.clone())
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
@@ -75,18 +93,24 @@ impl Meter {
         items: i32,
         scanned: i32,
     ) {
-        let mut usage = match self.0.lock() {
-            Ok(u) => u,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        usage.read_units += capacity
-            .iter()
-            .filter_map(|c| c.capacity_units())
-            .sum::<f64>();
-        let op = usage.operations.entry(operation).or_default();
-        op.requests += 1;
-        op.items += u64::try_from(items).unwrap_or_default();
-        op.scanned += u64::try_from(scanned).unwrap_or_default();
+        let scanned = u64::try_from(scanned).unwrap_or_default();
+        {
+            let mut usage = match self.usage.lock() {
+                Ok(u) => u,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            usage.read_units += capacity
+                .iter()
+                .filter_map(|c| c.capacity_units())
+                .sum::<f64>();
+            let op = usage.operations.entry(operation).or_default();
+            op.requests += 1;
+            op.items += u64::try_from(items).unwrap_or_default();
+            op.scanned += scanned;
+        }
+        if let Some(observer) = &self.observer {
+            observer.page(scanned);
+        }
     }
 
     /// One Query or Scan page.

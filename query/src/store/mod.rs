@@ -13,7 +13,8 @@
 //!
 //! Every request follows every page (`LastEvaluatedKey`), reads only the attributes the caller
 //! asks for (`ProjectionExpression`, built in `expression.rs`), and asks for
-//! `ReturnConsumedCapacity: TOTAL`; the units are summed across pages into [`Usage`] (`cost.rs`).
+//! `ReturnConsumedCapacity: TOTAL`; the units are summed across pages into [`Usage`] (`cost.rs`),
+//! and a [`ReadObserver`] is told of each page as it arrives (the progress line).
 //! Items are read back as the table crate's types ([`twitter_table::IndexEntry`],
 //! [`twitter_table::EventItem`]).
 
@@ -24,10 +25,12 @@ mod query;
 mod scan;
 mod slices;
 
+use std::sync::Arc;
+
 use aws_sdk_dynamodb::Client;
 
 pub use batch::MAX_BATCH_GET_KEYS;
-pub use cost::{OperationUsage, Usage};
+pub use cost::{OperationUsage, ReadObserver, Usage};
 pub use slices::split_rest;
 
 /// Requests in flight for a large read (Scan segments, Query time slices) unless told otherwise.
@@ -70,6 +73,12 @@ impl Store {
     /// Requests in flight for a large read: segments of a Scan, time slices of a long Query.
     pub fn with_parallel(mut self, parallel: u32) -> Store {
         self.parallel = parallel.max(1);
+        self
+    }
+
+    /// Tells `observer` of every page as it arrives (the progress line), from the first request.
+    pub fn with_observer(mut self, observer: Arc<dyn ReadObserver>) -> Store {
+        self.usage = cost::Meter::observed_by(observer);
         self
     }
 
