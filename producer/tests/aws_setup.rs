@@ -6,8 +6,9 @@
 
 use std::process::{Command, Output};
 
-use testkit::aws_refusal::AwsRefusal;
-use testkit::aws_setup::{REFUSALS, Setup, apply, assert_one_line, cases};
+use testkit::aws_setup::{
+    Setup, apply, assert_one_line, check_each_refusal, check_each_setup_without_a_server,
+};
 
 /// With `--source bluesky`: no X credentials to set, and Kinesis is checked before the source
 /// is touched.
@@ -38,23 +39,15 @@ fn assert_fails_with(output: &Output, line: &str) {
 
 #[test]
 fn each_set_up_without_a_server() {
-    for case in cases("Kinesis", "AWS_ENDPOINT_URL_KINESIS") {
-        assert_fails_with(&start(&case.setup), &case.line);
-    }
+    check_each_setup_without_a_server(
+        "Kinesis",
+        "AWS_ENDPOINT_URL_KINESIS",
+        start,
+        assert_fails_with,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_aws_refuses() {
-    for (refusal, line) in REFUSALS {
-        let aws = AwsRefusal::start(refusal).await.unwrap();
-        let setup = Setup::At(aws.endpoint());
-        let output = tokio::task::spawn_blocking(move || start(&setup))
-            .await
-            .unwrap();
-        assert!(
-            aws.requests() > 0,
-            "{refusal:?}: never reached the endpoint"
-        );
-        assert_fails_with(&output, line);
-    }
+    check_each_refusal(start, assert_fails_with).await;
 }

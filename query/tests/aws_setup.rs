@@ -5,8 +5,9 @@
 
 use std::process::{Command, Output};
 
-use testkit::aws_refusal::AwsRefusal;
-use testkit::aws_setup::{REFUSALS, Setup, apply, assert_one_line, cases};
+use testkit::aws_setup::{
+    Setup, apply, assert_one_line, check_each_refusal, check_each_setup_without_a_server,
+};
 
 fn keywords(setup: &Setup) -> Output {
     let scratch = tempfile::tempdir().unwrap();
@@ -27,23 +28,15 @@ fn assert_fails_with(output: &Output, line: &str) {
 
 #[test]
 fn each_set_up_without_a_server() {
-    for case in cases("DynamoDB", "AWS_ENDPOINT_URL_DYNAMODB") {
-        assert_fails_with(&keywords(&case.setup), &case.line);
-    }
+    check_each_setup_without_a_server(
+        "DynamoDB",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        keywords,
+        assert_fails_with,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_aws_refuses() {
-    for (refusal, line) in REFUSALS {
-        let aws = AwsRefusal::start(refusal).await.unwrap();
-        let setup = Setup::At(aws.endpoint());
-        let output = tokio::task::spawn_blocking(move || keywords(&setup))
-            .await
-            .unwrap();
-        assert!(
-            aws.requests() > 0,
-            "{refusal:?}: never reached the endpoint"
-        );
-        assert_fails_with(&output, line);
-    }
+    check_each_refusal(keywords, assert_fails_with).await;
 }

@@ -7,7 +7,7 @@
 //! credentials files are empty files, and instance metadata is off.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// A port nothing listens on: 1 is reserved (tcpmux) and never served on a test machine.
 pub const CLOSED_ENDPOINT: &str = "http://127.0.0.1:1";
@@ -132,3 +132,40 @@ pub const REFUSALS: [(crate::aws_refusal::Refusal, &str); 3] = [
          machine's clock is right",
     ),
 ];
+
+/// Runs the binary under test (`run` builds and runs it in a set-up) in every set-up of
+/// [`cases`], and checks each output with `expect` (given the case's line).
+pub fn check_each_setup_without_a_server(
+    service: &str,
+    service_var: &str,
+    run: impl Fn(&Setup) -> Output,
+    expect: impl Fn(&Output, &str),
+) {
+    for case in cases(service, service_var) {
+        expect(&run(&case.setup), &case.line);
+    }
+}
+
+/// Runs the binary under test against an endpoint giving each refusal of [`REFUSALS`], checks
+/// that it reached the endpoint, and checks its output with `expect`. Call from a
+/// multi-threaded runtime: the endpoint answers while the binary runs.
+pub async fn check_each_refusal<R>(run: R, expect: impl Fn(&Output, &str))
+where
+    R: Fn(&Setup) -> Output + Clone + Send + 'static,
+{
+    for (refusal, line) in REFUSALS {
+        let aws = crate::aws_refusal::AwsRefusal::start(refusal)
+            .await
+            .expect("the refusing endpoint starts");
+        let setup = Setup::At(aws.endpoint());
+        let run = run.clone();
+        let output = tokio::task::spawn_blocking(move || run(&setup))
+            .await
+            .expect("the binary ran");
+        assert!(
+            aws.requests() > 0,
+            "{refusal:?}: never reached the endpoint"
+        );
+        expect(&output, line);
+    }
+}
