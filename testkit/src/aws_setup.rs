@@ -154,14 +154,16 @@ where
     R: Fn(&Setup) -> Output + Clone + Send + 'static,
 {
     for (refusal, line) in REFUSALS {
-        let aws = crate::aws_refusal::AwsRefusal::start(refusal)
-            .await
-            .expect("the refusing endpoint starts");
+        let aws = match crate::aws_refusal::AwsRefusal::start(refusal).await {
+            Ok(aws) => aws,
+            Err(e) => panic!("the refusing endpoint did not start: {e}"),
+        };
         let setup = Setup::At(aws.endpoint());
         let run = run.clone();
-        let output = tokio::task::spawn_blocking(move || run(&setup))
-            .await
-            .expect("the binary ran");
+        let output = match tokio::task::spawn_blocking(move || run(&setup)).await {
+            Ok(output) => output,
+            Err(e) => panic!("running the binary panicked: {e}"),
+        };
         assert!(
             aws.requests() > 0,
             "{refusal:?}: never reached the endpoint"
