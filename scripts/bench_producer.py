@@ -6,6 +6,11 @@ Each side gets its own fake-x and its own stream. Reported: the process's own CP
 (user + system, from wait4, so neither moto nor the X server is counted), posts per PutRecords
 call, and the peer's CPU per post over ours. Two modes: saturation (fake-x writes as fast as the
 reader reads) and X's pace (--posts-per-second N: one post per write, as X delivers).
+
+Both sides reach moto through testkit's kinesis-faults proxy, forwarding only: moto closes the
+connection after every answer (`Connection: close`), where Kinesis keeps it open and both SDKs
+pool it, so without the proxy every PutRecords would pay a TCP connection the real service never
+asks for (--direct-to-moto measures that way).
 Build first:
     cargo build --release -p twitter-producer -p testkit
 Run through scripts/bench.sh, which starts moto and sets AWS_ENDPOINT_URL.
@@ -34,6 +39,8 @@ def main() -> int:
     parser.add_argument("--shards", type=int, default=1, help="shards of each stream (the template's default is one)")
     parser.add_argument("--posts-per-second", type=int, default=0,
                         help="write posts at this pace, one post per write, as X does (0: as fast as the reader reads)")
+    parser.add_argument("--direct-to-moto", action="store_true",
+                        help="no keep-alive proxy: a new connection per call, as moto asks")
     parser.add_argument("--producer-arg", action="append", default=[],
                         help="one more argument for twitter-producer, e.g. --producer-arg=--spool-sync-ms=1000")
     args = parser.parse_args()
@@ -41,9 +48,12 @@ def main() -> int:
         sys.exit("error: AWS_ENDPOINT_URL is not set (run scripts/bench.sh)")
 
     mode = f"{args.posts_per_second} posts/s, one post per write" if args.posts_per_second else "saturation"
-    report = {"mode": mode, "twitter_producer": run_producer(args)}
+    with kinesis_endpoint(args.direct_to_moto) as endpoint:
+        report = {"mode": mode, "kinesis": "moto, one connection per call" if args.direct_to_moto
+                  else "moto behind a kept-alive proxy", "twitter_producer": run_producer(args, endpoint)}
+        if args.peer_posts:
+            report["boto3_peer"] = run_peer(args, endpoint)
     if args.peer_posts:
-        report["boto3_peer"] = run_peer(args)
         ours = report["twitter_producer"]["cpu_us_per_post"]
         report["peer_cpu_over_ours"] = round(report["boto3_peer"]["cpu_us_per_post"] / ours, 1)
         report["peer_cpu_after_start_up_over_ours"] = round(
@@ -52,11 +62,11 @@ def main() -> int:
     return 0
 
 
-def run_producer(args) -> dict:
+def run_producer(args, endpoint: str) -> dict:
     with fake_x(args.posts, args.posts_per_second) as base_url, tempfile.TemporaryDirectory() as state:
         stream = new_stream(args.shards)
         stats_file = os.path.join(state, "stats.json")
-        env = dict(os.environ, AWS_STREAM_NAME=stream, TWITTER_BEARER_TOKEN="test-bearer-token",
+        env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_STREAM_NAME=stream, TWITTER_BEARER_TOKEN="test-bearer-token",
                    TWITTER_API_URL=base_url, TWITTER_PRODUCER_STATS_FILE=stats_file,
                    TWITTER_PRODUCER_SPOOL_DIR=os.path.join(state, "spool"), RUST_LOG="warn")
         command = [os.path.join(TARGET, "release/twitter-producer"), "--max-tweets", str(args.posts),
@@ -72,10 +82,10 @@ def run_producer(args) -> dict:
     }
 
 
-def run_peer(args) -> dict:
+def run_peer(args, endpoint: str) -> dict:
     with fake_x(args.peer_posts, args.posts_per_second) as base_url:
         stream = new_stream(args.shards)
-        env = dict(os.environ, AWS_STREAM_NAME=stream, TWITTER_BEARER_TOKEN="test-bearer-token",
+        env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_STREAM_NAME=stream, TWITTER_BEARER_TOKEN="test-bearer-token",
                    TWITTER_API_URL=base_url)
         usage, wall, out = measure([sys.executable, PEER, str(args.peer_posts)], env, stdout=subprocess.PIPE)
     steady = json.loads(out)["cpu_seconds_from_first_post"]
@@ -115,6 +125,31 @@ def new_stream(shards: int) -> str:
     kinesis.create_stream(StreamName=stream, ShardCount=shards)
     kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
     return stream
+
+
+class kinesis_endpoint:
+    """The endpoint both sides write to: moto itself, or testkit's kinesis-faults in front of it."""
+
+    def __init__(self, direct: bool):
+        self.direct = direct
+        self.process = None
+
+    def __enter__(self) -> str:
+        moto = os.environ["AWS_ENDPOINT_URL"]
+        if self.direct:
+            return moto
+        self.process = subprocess.Popen([os.path.join(TARGET, "release/kinesis-faults"), "--upstream", moto],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        ready = self.process.stdout.readline().strip()
+        if not ready.startswith("kinesis-faults listening on "):
+            self.process.kill()
+            sys.exit(f"error: kinesis-faults did not start: {ready!r}")
+        return ready.removeprefix("kinesis-faults listening on ")
+
+    def __exit__(self, *_):
+        if self.process:
+            self.process.terminate()
+            self.process.wait()
 
 
 class fake_x:

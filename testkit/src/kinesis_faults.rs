@@ -245,7 +245,7 @@ async fn forward(
         .request(method, format!("{}{path}", shared.upstream))
         .body(body);
     for (name, value) in headers {
-        if name != "host" && name != "content-length" {
+        if name != "host" && name != "content-length" && !is_hop_by_hop(name.as_str()) {
             request = request.header(name, value);
         }
     }
@@ -257,7 +257,9 @@ async fn forward(
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
             for (name, value) in &headers {
-                if name != "content-length" && name != "transfer-encoding" {
+                // moto's `Connection: close` is about its hop, not the client's: the client's
+                // connection stays open, as Kinesis keeps it.
+                if name != "content-length" && !is_hop_by_hop(name.as_str()) {
                     response.headers_mut().insert(name, value.clone());
                 }
             }
@@ -270,9 +272,34 @@ async fn forward(
     }
 }
 
+/// Headers that describe one connection, which a proxy does not pass on (RFC 9110 section 7.6.1).
+fn is_hop_by_hop(name: &str) -> bool {
+    const HOP_BY_HOP: [&str; 8] = [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authenticate",
+    ];
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_headers_stay_on_their_hop() {
+        for name in ["Connection", "keep-alive", "Transfer-Encoding", "upgrade"] {
+            assert!(is_hop_by_hop(name), "{name}");
+        }
+        for name in ["content-type", "x-amz-target", "x-amzn-requestid"] {
+            assert!(!is_hop_by_hop(name), "{name}");
+        }
+    }
 
     #[test]
     fn a_throttled_answer_fails_exactly_the_missing_entries() {
