@@ -11,8 +11,9 @@ Builds in release mode, runs the criterion benchmarks, then streams N posts (def
 from the local X server through twitter-producer (spool on) into a private moto Kinesis as fast
 as it reads, and then S seconds (default 30) of posts at X's pace (250 posts/s, one post per
 write). In each mode the boto3 peer (scripts/peers/boto3_producer.py, one put_record call per
-post) reads P posts (default 2000) the same way in the same run. Prints CPU time per post for
-both, the ratio, and posts per PutRecords call.
+post) reads P posts (default 2000) the same way in the same run. Both reach moto through
+testkit's kinesis-faults proxy, which keeps their connections open as Kinesis does (moto closes
+each one). Prints CPU time per post for both, the ratio, and posts per PutRecords call.
 USAGE
 }
 
