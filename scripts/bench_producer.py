@@ -16,6 +16,7 @@ Build first:
 Run through scripts/bench.sh, which starts moto and sets AWS_ENDPOINT_URL.
 """
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -127,50 +128,38 @@ def new_stream(shards: int) -> str:
     return stream
 
 
-class kinesis_endpoint:
-    """The endpoint both sides write to: moto itself, or testkit's kinesis-faults in front of it."""
+class testkit_server:
+    """A testkit program that prints `NAME listening on URL`; its URL while inside."""
 
-    def __init__(self, direct: bool):
-        self.direct = direct
-        self.process = None
-
-    def __enter__(self) -> str:
-        moto = os.environ["AWS_ENDPOINT_URL"]
-        if self.direct:
-            return moto
-        self.process = subprocess.Popen([os.path.join(TARGET, "release/kinesis-faults"), "--upstream", moto],
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        ready = self.process.stdout.readline().strip()
-        if not ready.startswith("kinesis-faults listening on "):
-            self.process.kill()
-            sys.exit(f"error: kinesis-faults did not start: {ready!r}")
-        return ready.removeprefix("kinesis-faults listening on ")
-
-    def __exit__(self, *_):
-        if self.process:
-            self.process.terminate()
-            self.process.wait()
-
-
-class fake_x:
-    """A fake-x serving `posts` posts, at `pace` posts/s when set; its URL while inside."""
-
-    def __init__(self, posts: int, pace: int):
-        self.command = [os.path.join(TARGET, "release/fake-x"), "--port", "0", "--count", str(posts), FIXTURE]
-        if pace:
-            self.command += ["--posts-per-second", str(pace)]
+    def __init__(self, name: str, *args: str):
+        self.name = name
+        self.command = [os.path.join(TARGET, "release", name), *args]
 
     def __enter__(self) -> str:
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         ready = self.process.stdout.readline().strip()
-        if not ready.startswith("fake-x listening on "):
+        if not ready.startswith(f"{self.name} listening on "):
             self.process.kill()
-            sys.exit(f"error: fake-x did not start: {ready!r}")
-        return ready.removeprefix("fake-x listening on ")
+            sys.exit(f"error: {self.name} did not start: {ready!r}")
+        return ready.removeprefix(f"{self.name} listening on ")
 
     def __exit__(self, *_):
         self.process.terminate()
         self.process.wait()
+
+
+def kinesis_endpoint(direct: bool):
+    """The endpoint both sides write to: moto itself, or testkit's kinesis-faults in front of it."""
+    moto = os.environ["AWS_ENDPOINT_URL"]
+    return contextlib.nullcontext(moto) if direct else testkit_server("kinesis-faults", "--upstream", moto)
+
+
+def fake_x(posts: int, pace: int) -> testkit_server:
+    """A fake-x serving `posts` posts, at `pace` posts/s when set."""
+    args = ["--port", "0", "--count", str(posts), FIXTURE]
+    if pace:
+        args += ["--posts-per-second", str(pace)]
+    return testkit_server("fake-x", *args)
 
 
 if __name__ == "__main__":
