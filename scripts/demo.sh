@@ -168,7 +168,10 @@ print(s['postsWritten'])
 PY
 )"
 if ((written == 0)); then
-  die "no post matched \"$keyword\"; try a commoner keyword${seconds:+ or more --seconds}"
+  if [[ "$live" == true ]]; then
+    die "no post matched \"$keyword\" in $seconds s: try a commoner keyword or more --seconds, and check the producer's log above for Jetstream connection errors"
+  fi
+  die "no post matched \"$keyword\": try a keyword the bundled posts hold, such as tokio"
 fi
 
 echo "== what the EventData table holds: twitter-query latest $keyword --count 5" >&2
