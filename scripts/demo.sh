@@ -110,16 +110,18 @@ export TWITTER_PRODUCER_STATS_FILE="$workdir/stats.json"
 export TWITTER_PRODUCER_SPOOL_DIR="$workdir/spool"
 
 # Runs the producer for $1 seconds, then stops it as a service manager would (SIGTERM: it writes
-# what it spooled and exits 0).
+# what it spooled and exits 0). A producer that stops by itself before then is reported at once.
 produce_for() {
-  local seconds="$1" status=0
+  local seconds="$1" status=0 tick
   shift
   target/debug/twitter-producer "$@" &
   local producer=$!
   pids+=("$producer")
-  # Sleeping in the background keeps Ctrl-C prompt.
-  sleep "$seconds" &
-  wait $! || true
+  # In tenths of a second, so that Ctrl-C and an early exit are seen at once.
+  for ((tick = 0; tick < seconds * 10; tick++)); do
+    kill -0 "$producer" 2>/dev/null || break
+    sleep 0.1
+  done
   kill -TERM "$producer" 2>/dev/null || true
   wait "$producer" || status=$?
   ((status == 0)) || die "twitter-producer exited with $status"
