@@ -131,7 +131,8 @@ impl AckedFile {
     pub fn save(&self, acked: &Acked) -> std::io::Result<()> {
         let payload = serde_json::to_vec(acked).map_err(std::io::Error::other)?;
         let mut slots = self.slots();
-        if slots.files.is_none() {
+        let first_save = slots.files.is_none();
+        if first_save {
             let open = |name: &str| {
                 File::options()
                     .read(true)
@@ -141,13 +142,15 @@ impl AckedFile {
                     .open(self.dir.join(name))
             };
             slots.files = Some([open(SLOT_FILES[0])?, open(SLOT_FILES[1])?]);
-            // From now on the slots are the state; an old file left beside them would mislead.
-            let _ = std::fs::remove_file(self.dir.join(LEGACY_FILE));
         }
         let generation = slots.generation + 1;
         let slot = usize::from(generation % 2 == 1);
         if let Some(files) = &slots.files {
             files[slot].write_all_at(&encode_slot(generation, &payload), 0)?;
+        }
+        if first_save {
+            // Written: the slots hold the state now, and an old file beside them would mislead.
+            let _ = std::fs::remove_file(self.dir.join(LEGACY_FILE));
         }
         slots.generation = generation;
         Ok(())
