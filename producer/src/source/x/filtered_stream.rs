@@ -31,9 +31,7 @@ pub const HEALTHY_UPTIME: Duration = Duration::from_secs(60);
 pub const USAGE_CAP_RETRY: Duration = Duration::from_secs(60 * 60);
 
 /// After handling what arrived, the stream is left to gather this long before the next read.
-/// At X's 250 posts/s that is ~60 KB waiting in the socket buffer, far from what makes X drop a
-/// slow reader; 100 ms took 27% less CPU per post than 50 ms (`scripts/bench.sh`, 250 posts/s).
-pub const BURST_GAP: Duration = Duration::from_millis(100);
+pub const BURST_GAP: Duration = Duration::from_millis(50);
 
 /// A burst stops taking chunks once this much is read; the rest waits for the next one.
 pub const MAX_BURST_BYTES: usize = 1024 * 1024;
@@ -162,7 +160,7 @@ impl Source for FilteredStream {
                     BurstEnd::Reconnect(failure) => self.end(failure, read.delivered_post, opened),
                 });
             }
-            // At X's pace this gathers about 25 posts per read instead of waking for each
+            // At X's pace this gathers about a dozen posts per read instead of waking for each
             // one: every wake-up costs more than the post it handles. Kinesis sees a post at
             // most this much later; the consumer's batching window is seconds.
             if backlog {
