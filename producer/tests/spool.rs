@@ -1,6 +1,6 @@
-//! The spool against the real binary: posts read survive a SIGKILL, a Kinesis that fails the
-//! way real ones do (through the fault proxy in front of moto), a torn spool file and a second
-//! producer on the same spool.
+//! The spool against the real binary: posts read survive a SIGKILL, posts X sent survive a
+//! SIGTERM, a Kinesis that fails the way real ones do (through the fault proxy in front of
+//! moto), a torn spool file and a second producer on the same spool.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{Harness, finish, posts};
 use testkit::kinesis_faults::{Fault, KinesisFaults};
+use testkit::server::wait_until;
 use testkit::xserver::{Pace, Step};
 
 /// A producer of this harness writing through `proxy`, with a status port for its counters.
@@ -120,6 +121,33 @@ async fn posts_in_the_spool_survive_a_sigkill_and_reach_kinesis_after_the_restar
     wait_for_metric(&second, "spool_records", 0, Duration::from_secs(10)).await;
     assert_eq!(metric(&second, "spool_replayed_total").await, Some(700));
     let (code, stderr) = sigterm(second).await;
+    assert_eq!(code, 0, "{stderr}");
+    harness.assert_every_delivered_post_stored().await;
+}
+
+#[tokio::test]
+async fn a_sigterm_right_after_x_sent_a_post_still_stores_it() {
+    let posts = posts(2);
+    // The second post comes while the producer lets the stream gather after the first, and the
+    // stop comes before its next read: X sent and billed it, so the stop must read it.
+    let harness = Harness::start(
+        vec![
+            Step::Post(posts[0].clone()),
+            Step::Pause(Duration::from_millis(10)),
+            Step::Post(posts[1].clone()),
+            Step::Pause(Duration::from_secs(60)),
+        ],
+        &[],
+    )
+    .await;
+    let proxy = KinesisFaults::start(harness.moto.endpoint()).await.unwrap();
+    let run = start(&harness, &proxy, &[]);
+    assert!(
+        wait_until(|| harness.x.delivered().len() == 2, Duration::from_secs(30)).await,
+        "X sent {} of 2 posts",
+        harness.x.delivered().len()
+    );
+    let (code, stderr) = sigterm(run).await;
     assert_eq!(code, 0, "{stderr}");
     harness.assert_every_delivered_post_stored().await;
 }

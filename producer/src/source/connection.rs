@@ -40,8 +40,9 @@ pub enum ConnectionEnd {
 /// A stream of posts that can be connected to again and again.
 pub trait Source {
     /// Opens one connection and reads it until it ends, handing posts to `outlet`. A shutdown is
-    /// only noticed between messages, so a post already read always reaches the sink. An error
-    /// is fatal: no retry can fix it.
+    /// only noticed between messages, so a post already read always reaches the sink; a peer
+    /// that cannot send a post again (X) has what it already sent read before the close. An
+    /// error is fatal: no retry can fix it.
     fn connection(
         &mut self,
         outlet: &mut Outlet,

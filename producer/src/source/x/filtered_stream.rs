@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use time::OffsetDateTime;
 use tokio_util::codec::Decoder;
 
+use super::burst::{BURST_GAP, Body, Burst, STOP_READ_MAX};
 use super::client::{ConnectError, XClient};
 use super::connections::TAKE_OVER_MIN_INTERVAL;
-use super::decode::{self, Frame, LineCodec, Message};
+use super::decode::{self, Frame, Message};
 use super::problem::Refusal;
 use super::rate_limit::Endpoint;
 use crate::batch::Entry;
@@ -29,12 +29,6 @@ pub const HEALTHY_UPTIME: Duration = Duration::from_secs(60);
 /// While X answers `UsageCapExceeded`, a connect every this often: the cap lifts when the
 /// monthly cycle ends, and each try is a connect out of the 15-minute window.
 pub const USAGE_CAP_RETRY: Duration = Duration::from_secs(60 * 60);
-
-/// After handling what arrived, the stream is left to gather this long before the next read.
-pub const BURST_GAP: Duration = Duration::from_millis(50);
-
-/// A burst stops taking chunks once this much is read; the rest waits for the next one.
-pub const MAX_BURST_BYTES: usize = 1024 * 1024;
 
 /// Whether a connection that ended earned a reset of every schedule: it delivered a post, or
 /// stayed up [`HEALTHY_UPTIME`]. A keep-alive or a disconnect message and a close is not
@@ -109,7 +103,7 @@ impl Source for FilteredStream {
             // The stall clock counts from the last byte, keep-alives included.
             let first = tokio::select! {
                 first = tokio::time::timeout_at(last_data + self.stall_timeout, body.next()) => first,
-                () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
+                () = outlet.shutdown.cancelled() => return Ok(self.stop(&mut body, &mut read, outlet).await),
             };
             let Ok(first) = first else {
                 tracing::warn!(
@@ -121,39 +115,7 @@ impl Source for FilteredStream {
             last_data = tokio::time::Instant::now();
             // X writes each post on its own; whatever else is already here joins this burst, so
             // the spool and the sink see one append, not one per post.
-            let mut chunk = first;
-            loop {
-                match chunk {
-                    Some(Ok(bytes)) => {
-                        read.buffer.extend_from_slice(&bytes);
-                        // A backlog is handled a bounded burst at a time: memory stays flat.
-                        if read.buffer.len() >= MAX_BURST_BYTES {
-                            break;
-                        }
-                    }
-                    Some(Err(error)) => {
-                        read.ended = Some(Err(error));
-                        break;
-                    }
-                    None => {
-                        read.ended = Some(Ok(()));
-                        break;
-                    }
-                }
-                // hyper hands over the body a chunk at a time from its connection task: give
-                // it a turn before deciding nothing more has come.
-                chunk = match body.next().now_or_never() {
-                    Some(chunk) => chunk,
-                    None => {
-                        let_others_run().await;
-                        match body.next().now_or_never() {
-                            Some(chunk) => chunk,
-                            None => break,
-                        }
-                    }
-                };
-            }
-            let backlog = read.buffer.len() >= MAX_BURST_BYTES;
+            let backlog = read.take_ready(first, &mut body).await;
             if let Some(stop) = self.handle_burst(&mut read, outlet).await {
                 return Ok(match stop {
                     BurstEnd::Stop(reason) => ConnectionEnd::Stop(reason),
@@ -168,38 +130,10 @@ impl Source for FilteredStream {
             }
             tokio::select! {
                 () = tokio::time::sleep(BURST_GAP) => {}
-                () = outlet.shutdown.cancelled() => return Ok(ConnectionEnd::Stop(StopReason::Shutdown)),
+                () = outlet.shutdown.cancelled() => return Ok(self.stop(&mut body, &mut read, outlet).await),
             }
         }
     }
-}
-
-/// Lets the tasks already woken (hyper's connection task, woken when a chunk was taken) run
-/// before this one goes on. Unlike `tokio::task::yield_now`, it does not also poll the I/O
-/// driver first: that was a `epoll_wait` for every post.
-async fn let_others_run() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-    .await;
-}
-
-/// What one connection read and has not handled yet.
-#[derive(Default)]
-struct Burst {
-    buffer: BytesMut,
-    codec: LineCodec,
-    /// Posts of this burst, spooled together.
-    entries: Vec<Entry>,
-    delivered_post: bool,
-    /// The body ended: cleanly, or broken.
-    ended: Option<Result<(), reqwest::Error>>,
 }
 
 /// Why a burst ends the connection.
@@ -366,6 +300,35 @@ impl FilteredStream {
                 Some(BurstEnd::Reconnect(Failure::Dropped))
             }
         }
+    }
+
+    /// Reading stops (a signal, or a sink that died): what X already sent is read and spooled
+    /// before the connection closes, within [`STOP_READ_MAX`].
+    async fn stop(
+        &self,
+        body: &mut impl Body,
+        read: &mut Burst,
+        outlet: &mut Outlet,
+    ) -> ConnectionEnd {
+        let deadline = tokio::time::Instant::now() + STOP_READ_MAX;
+        let received_before = outlet.stats.posts_received.get();
+        let reason = loop {
+            let more = read.take_until_idle(body, deadline).await;
+            if let Some(BurstEnd::Stop(reason)) = self.handle_burst(read, outlet).await {
+                break reason;
+            }
+            if !more {
+                break StopReason::Shutdown;
+            }
+        };
+        let posts = outlet.stats.posts_received.get() - received_before;
+        if posts > 0 {
+            tracing::info!(
+                posts,
+                "read the posts X had already sent before closing the stream"
+            );
+        }
+        ConnectionEnd::Stop(reason)
     }
 
     fn end(&self, failure: Failure, delivered_post: bool, opened: Instant) -> ConnectionEnd {

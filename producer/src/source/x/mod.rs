@@ -1,9 +1,11 @@
 //! The X API v2 filtered stream as a source. X matches posts against the app's stream rules, so
 //! the producer makes X's rules equal to what was asked for ([`rules`], [`rules_api`]) and then
-//! reads the stream ([`filtered_stream`], its lines read by [`decode`]). X's answers say when to
-//! wait: rate-limit windows ([`rate_limit`]), refusals ([`problem`]), a connection slot held by a
-//! stale connection ([`connections`]). [`XClient`] makes the calls.
+//! reads the stream ([`filtered_stream`], a burst at a time by [`burst`], its lines read by
+//! [`decode`]). X's answers say when to wait: rate-limit windows ([`rate_limit`]), refusals
+//! ([`problem`]), a connection slot held by a stale connection ([`connections`]). [`XClient`]
+//! makes the calls.
 
+pub mod burst;
 mod client;
 pub mod connections;
 pub mod decode;
