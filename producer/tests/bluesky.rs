@@ -11,9 +11,9 @@ use std::collections::HashSet;
 
 use common::bluesky::{
     BlueskyHarness, KEYWORDS, RESUME_MARGIN_US, assert_posts_stored, expected_keywords,
-    expected_posts, firehose, terminate, uri,
+    expected_posts, firehose, uri,
 };
-use common::finish;
+use common::{finish, terminate};
 use testkit::jetstream::{JetstreamServer, JetstreamServerConfig, Step, stamped, time_us};
 
 const EXIT_WITHIN: Duration = Duration::from_secs(60);

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Harness, TOKEN, finish, posts};
+use common::{Harness, TOKEN, finish, posts, terminate};
 use testkit::xserver::Step;
 
 const EXIT_WITHIN: Duration = Duration::from_secs(60);
@@ -127,12 +127,7 @@ async fn a_signal_flushes_buffered_posts_and_exits_zero() {
         harness.records().await.is_empty(),
         "posts were still buffered before the signal"
     );
-    let pid = i32::try_from(child.id().expect("running")).expect("pid");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    terminate(&child);
     let (code, stderr) = finish(child, Duration::from_secs(10)).await;
     assert_eq!(code, 0, "{stderr}");
     harness.assert_every_delivered_post_stored().await;

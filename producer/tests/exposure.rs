@@ -7,8 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::bluesky::{BlueskyHarness, assert_posts_stored, expected_posts, firehose, terminate};
+use common::bluesky::{BlueskyHarness, assert_posts_stored, expected_posts, firehose};
 use common::finish;
+use common::terminate;
 use testkit::jetstream::{JetstreamServerConfig, Step};
 
 const EXIT_WITHIN: Duration = Duration::from_secs(60);

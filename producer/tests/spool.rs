@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Harness, finish, posts};
+use common::{Harness, finish, posts, terminate};
 use testkit::kinesis_faults::{Fault, KinesisFaults};
 use testkit::server::wait_until;
 use testkit::xserver::{Pace, Step};
@@ -89,11 +89,7 @@ fn script(count: usize) -> Vec<Step> {
 }
 
 async fn sigterm(run: Run) -> (i32, String) {
-    let pid = run.child.id().expect("running");
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
+    terminate(&run.child);
     finish(run.child, Duration::from_secs(30)).await
 }
 

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Harness, finish, posts};
+use common::{Harness, finish, posts, terminate};
 use testkit::server::wait_until;
 use testkit::xserver::{Endpoint, RateLimits, Step};
 
@@ -38,15 +38,6 @@ async fn wait_for_metric(addr: &str, line: &str, within: Duration) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
-}
-
-fn terminate(child: &tokio::process::Child) {
-    let pid = child.id().expect("running").to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
 }
 
 fn lines_with<'a>(stderr: &'a str, needles: &[&str]) -> Vec<&'a str> {

@@ -81,16 +81,6 @@ impl BlueskyHarness {
     }
 }
 
-/// Sends SIGTERM to a child.
-pub fn terminate(child: &tokio::process::Child) {
-    let pid = child.id().expect("running");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
 /// Microseconds since the epoch, an hour ago: recent enough for a cursor file to be trusted.
 pub fn an_hour_ago_us() -> u64 {
     let now = std::time::SystemTime::now()

@@ -284,6 +284,16 @@ pub fn assert_posts_stored(delivered: &[String], stored: &[StoredRecord]) {
     );
 }
 
+/// Sends SIGTERM to a child.
+pub fn terminate(child: &tokio::process::Child) {
+    let pid = child.id().expect("running");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
 /// Waits for the child with a deadline, returning its exit code and stderr.
 pub async fn finish(child: tokio::process::Child, within: Duration) -> (i32, String) {
     let output = tokio::time::timeout(within, child.wait_with_output())

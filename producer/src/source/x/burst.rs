@@ -184,31 +184,33 @@ mod tests {
         assert!(matches!(burst.ended, Some(Ok(()))));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_stop_waits_for_what_comes_within_the_idle_time_and_then_ends() {
-        let just_within = STOP_READ_IDLE - Duration::from_millis(1);
-        let mut body = paced_body(vec![Duration::ZERO, just_within, just_within], 10);
+    /// A stop's read of a body paced by `delays` (10-byte chunks): what it took, whether it
+    /// said there is more, and how long it took.
+    async fn stop_read(delays: Vec<Duration>) -> (Burst, bool, Duration) {
+        let mut body = paced_body(delays, 10);
         let mut burst = Burst::default();
         let started = tokio::time::Instant::now();
         let more = burst
             .take_until_idle(&mut body, started + STOP_READ_MAX)
             .await;
+        (burst, more, started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_waits_for_what_comes_within_the_idle_time_and_then_ends() {
+        let just_within = STOP_READ_IDLE - Duration::from_millis(1);
+        let (burst, more, took) = stop_read(vec![Duration::ZERO, just_within, just_within]).await;
         assert!(!more);
         assert_eq!(burst.buffer.len(), 30, "every chunk that came in time");
-        assert_eq!(started.elapsed(), 2 * just_within + STOP_READ_IDLE);
+        assert_eq!(took, 2 * just_within + STOP_READ_IDLE);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_stop_reading_a_busy_stream_ends_at_its_deadline() {
         // X's pace: a post every 4 ms, more than a stop would ever wait for.
-        let mut body = paced_body(vec![Duration::from_millis(4); 1_000], 10);
-        let mut burst = Burst::default();
-        let started = tokio::time::Instant::now();
-        let more = burst
-            .take_until_idle(&mut body, started + STOP_READ_MAX)
-            .await;
+        let (burst, more, took) = stop_read(vec![Duration::from_millis(4); 1_000]).await;
         assert!(!more);
-        assert_eq!(started.elapsed(), STOP_READ_MAX);
+        assert_eq!(took, STOP_READ_MAX);
         let expected = STOP_READ_MAX.as_millis() / 4;
         assert_eq!(burst.buffer.len() as u128, expected * 10);
     }
