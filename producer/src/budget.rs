@@ -117,12 +117,6 @@ impl MonthlyBudget {
         self.posts >= self.limit
     }
 
-    /// Posts the month still allows (at `now`).
-    pub fn remaining(&mut self, now: OffsetDateTime) -> u64 {
-        self.roll_over(now);
-        self.limit.saturating_sub(self.posts)
-    }
-
     /// Counts `posts` posts read; true when the month allows no more.
     pub fn count(&mut self, now: OffsetDateTime, posts: u64) -> bool {
         self.roll_over(now);
@@ -236,16 +230,18 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_counts_whole_and_remaining_is_what_the_month_has_left() {
+    fn a_burst_counts_whole_even_past_the_limit() {
         let dir = tempfile::tempdir().unwrap();
         let now = datetime!(2026-12-02 10:00 UTC);
         let mut budget = MonthlyBudget::open(dir.path(), 5, now).unwrap();
-        assert_eq!(budget.remaining(now), 5);
         assert!(!budget.count(now, 3));
-        assert_eq!(budget.remaining(now), 2);
-        assert!(budget.count(now, 2), "the burst that reaches the limit");
-        assert_eq!(budget.remaining(now), 0);
-        assert_eq!(budget.remaining(datetime!(2027-01-01 00:00 UTC)), 5);
+        assert!(budget.count(now, 4), "the burst that crosses the limit");
+        assert!(
+            budget.reached_message().contains("7 of 5 posts read"),
+            "X billed all seven: {}",
+            budget.reached_message()
+        );
+        assert!(!budget.exhausted(datetime!(2027-01-01 00:00 UTC)));
     }
 
     #[test]

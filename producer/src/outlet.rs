@@ -82,14 +82,12 @@ impl Outlet {
     }
 
     /// Spools admitted records, in order, with one append (one `write(2)`), and empties
-    /// `entries`: once this returns, a crash cannot lose them. Records past a spend guard's limit
-    /// are not spooled: reading stops at the limit, as it would have one post at a time.
+    /// `entries`: once this returns, a crash cannot lose them. A spend guard stops the reading
+    /// once its limit is reached; a burst that crosses the limit is spooled whole, since X has
+    /// billed every post in it and dropping them would lose what was read. At X's pace that is
+    /// a few posts past the limit, and the monthly budget counts them.
     pub async fn send_all(&mut self, entries: &mut Vec<Entry>) -> Sent {
         let now = time::OffsetDateTime::now_utc();
-        let allowed = self.allowance(now);
-        if let Some(allowed) = allowed {
-            entries.truncate(usize::try_from(allowed).unwrap_or(usize::MAX));
-        }
         self.spool.append_all(entries, &self.shutdown).await;
         let sent = entries.len() as u64;
         entries.clear();
@@ -100,20 +98,10 @@ impl Outlet {
             tracing::info!("{}", budget.reached_message());
             return Sent::Stop(StopReason::MonthlyBudget);
         }
-        if allowed.is_some_and(|allowed| sent >= allowed) {
+        if self.max_posts.is_some_and(|max| self.forwarded >= max) {
             return Sent::Stop(StopReason::SpendGuard);
         }
         Sent::Queued
-    }
-
-    /// How many more posts the spend guards allow; `None`: no limit.
-    fn allowance(&mut self, now: time::OffsetDateTime) -> Option<u64> {
-        let by_max = self.max_posts.map(|max| max.saturating_sub(self.forwarded));
-        let by_budget = self.budget.as_mut().map(|budget| budget.remaining(now));
-        match (by_max, by_budget) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
     }
 }
 
@@ -136,17 +124,38 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_burst_past_max_tweets_is_cut_at_the_limit_and_stops_the_source() {
-        let dir = tempfile::tempdir().unwrap();
+    fn outlet(
+        dir: &std::path::Path,
+        max_posts: Option<u64>,
+        budget: Option<MonthlyBudget>,
+    ) -> (Outlet, crate::spool::SpoolReader) {
         let stats = Arc::new(Stats::default());
         let settings = SpoolSettings {
-            dir: dir.path().to_owned(),
+            dir: dir.to_owned(),
             max_bytes: 1 << 20,
             sync_interval: Duration::from_millis(5),
         };
-        let (spool, mut reader) = Spool::open(&settings, Arc::clone(&stats)).unwrap();
-        let mut outlet = Outlet::new(spool, stats, Some(5), None, CancellationToken::new());
+        let (spool, reader) = Spool::open(&settings, Arc::clone(&stats)).unwrap();
+        let outlet = Outlet::new(spool, stats, max_posts, budget, CancellationToken::new());
+        (outlet, reader)
+    }
+
+    fn spooled_keys(reader: &mut crate::spool::SpoolReader) -> Vec<String> {
+        let mut keys = Vec::new();
+        while let Some(spooled) = reader.try_next().unwrap() {
+            keys.push(spooled.entry.partition_key);
+        }
+        keys
+    }
+
+    fn keys(range: std::ops::Range<u64>) -> Vec<String> {
+        range.map(|n| n.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_burst_past_max_tweets_is_spooled_whole_and_stops_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut outlet, mut reader) = outlet(dir.path(), Some(5), None);
         let mut burst: Vec<Entry> = (0..3).map(entry).collect();
         assert_eq!(outlet.send_all(&mut burst).await, Sent::Queued);
         assert!(burst.is_empty(), "the burst is handed over whole");
@@ -155,10 +164,32 @@ mod tests {
             outlet.send_all(&mut burst).await,
             Sent::Stop(StopReason::SpendGuard)
         );
-        let mut keys = Vec::new();
-        while let Some(spooled) = reader.try_next().unwrap() {
-            keys.push(spooled.entry.partition_key);
-        }
-        assert_eq!(keys, ["0", "1", "2", "3", "4"], "five posts, no more");
+        assert_eq!(
+            spooled_keys(&mut reader),
+            keys(0..7),
+            "X billed all seven: none is dropped"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_burst_past_the_monthly_budget_is_spooled_whole_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let budget = MonthlyBudget::open(dir.path(), 4, now).unwrap();
+        let (mut outlet, mut reader) = outlet(&dir.path().join("spool"), None, Some(budget));
+        let mut burst: Vec<Entry> = (0..6).map(entry).collect();
+        assert_eq!(
+            outlet.send_all(&mut burst).await,
+            Sent::Stop(StopReason::MonthlyBudget)
+        );
+        assert_eq!(spooled_keys(&mut reader), keys(0..6));
+        drop(outlet);
+        let mut reopened = MonthlyBudget::open(dir.path(), 4, now).unwrap();
+        assert!(reopened.exhausted(now));
+        assert!(
+            reopened.reached_message().contains("6 of 4 posts read"),
+            "{}",
+            reopened.reached_message()
+        );
     }
 }

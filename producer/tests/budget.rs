@@ -14,13 +14,14 @@ const EXIT_WITHIN: Duration = Duration::from_secs(60);
 #[tokio::test]
 async fn a_spent_month_stops_the_run_and_every_restart_until_it_turns() {
     let budget = 4;
-    let posts = &posts(12)[..10];
-    let script: Vec<Step> = posts.iter().cloned().map(Step::Post).collect();
+    let posts = posts(8);
+    let script: Vec<Step> = posts[..budget].iter().cloned().map(Step::Post).collect();
     let harness = Harness::start(script, &[]).await;
     let month = time::OffsetDateTime::now_utc();
     let month = format!("{:04}-{:02}", month.year(), u8::from(month.month()));
-    let expected_line =
-        format!("monthly budget reached: {budget} of {budget} posts read in {month} (UTC)");
+    let reached = |read: usize, limit: usize| {
+        format!("monthly budget reached: {read} of {limit} posts read in {month} (UTC)")
+    };
 
     let child = harness
         .producer(&["--monthly-budget", &budget.to_string(), "tokio"])
@@ -28,10 +29,9 @@ async fn a_spent_month_stops_the_run_and_every_restart_until_it_turns() {
         .expect("spawn");
     let (code, stderr) = finish(child, EXIT_WITHIN).await;
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains(&expected_line), "{stderr}");
-    let stored = harness.records().await;
+    assert!(stderr.contains(&reached(budget, budget)), "{stderr}");
     assert_eq!(
-        stored.len(),
+        harness.records().await.len(),
         budget,
         "the posts read before the stop are written"
     );
@@ -44,7 +44,7 @@ async fn a_spent_month_stops_the_run_and_every_restart_until_it_turns() {
         .expect("spawn");
     let (code, stderr) = finish(child, EXIT_WITHIN).await;
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains(&expected_line), "{stderr}");
+    assert!(stderr.contains(&reached(budget, budget)), "{stderr}");
     assert_eq!(
         harness.x.connection_attempts(),
         connections,
@@ -52,17 +52,25 @@ async fn a_spent_month_stops_the_run_and_every_restart_until_it_turns() {
     );
     assert_eq!(harness.records().await.len(), budget);
 
-    // A larger budget reads on from where the month stands: two more posts.
+    // A budget two larger reads on from where the month stands. X sends four posts in one
+    // write: all four are billed, so all four are written and counted, past the new limit.
+    let burst = &posts[budget..];
     harness
         .x
-        .append_script(common::posts(12)[10..].iter().cloned().map(Step::Post));
+        .append_script(burst.iter().cloned().map(Step::Post));
+    let raised = budget + 2;
     let child = harness
-        .producer(&["--monthly-budget", &(budget + 2).to_string(), "tokio"])
+        .producer(&["--monthly-budget", &raised.to_string(), "tokio"])
         .spawn()
         .expect("spawn");
     let (code, stderr) = finish(child, EXIT_WITHIN).await;
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(harness.records().await.len(), budget + 2, "{stderr}");
+    assert!(
+        stderr.contains(&reached(budget + burst.len(), raised)),
+        "{stderr}"
+    );
+    harness.assert_every_delivered_post_stored().await;
+    assert_eq!(harness.records().await.len(), posts.len());
 }
 
 #[tokio::test]
