@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod jetstream;
 pub mod kinesis_faults;
 pub mod moto;
+pub mod readback;
 pub mod records;
 pub mod server;
 pub mod xserver;

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use testkit::dynamodb_local::DynamoDbLocal;
 use testkit::moto::{Moto, unique_name};
+use testkit::readback::{self, AfterReading};
 use testkit::records::FixtureRecord;
 use twitter_consumer::dlq::DeadLetterMessage;
 use twitter_consumer::retry::RetryPolicy;
@@ -171,44 +172,19 @@ impl Env {
 
     /// Every item of the table as DynamoDB holds it.
     pub async fn raw_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            items.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-        items
+        readback::scan_all(&self.dynamodb, &self.table)
+            .await
+            .expect("scan")
     }
 
     pub async fn dead_letters(&self) -> Vec<DeadLetterMessage> {
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .send()
+        let mut out: Vec<DeadLetterMessage> =
+            readback::receive_all(&self.sqs, &self.queue_url, AfterReading::Hidden)
                 .await
-                .expect("receive");
-            if page.messages().is_empty() {
-                break;
-            }
-            for m in page.messages() {
-                out.push(serde_json::from_str(m.body().expect("body")).expect("dead letter json"));
-            }
-        }
+                .expect("receive")
+                .iter()
+                .map(|body| serde_json::from_str(body).expect("dead letter json"))
+                .collect();
         out.sort_by(|a: &DeadLetterMessage, b| {
             twitter_consumer::batch::compare_sequence_numbers(
                 &a.sequence_number,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use aws_sdk_kinesis::primitives::Blob;
 use testkit::dynamodb_local::DynamoDbLocal;
 use testkit::moto::{Moto, create_stream, free_port, unique_name};
+use testkit::readback::{self, AfterReading};
 use testkit::records::FixtureRecord;
 use twitter_consumer::retry::RetryPolicy;
 use twitter_consumer::{App, Config, MetricsOutput};
@@ -214,27 +215,15 @@ impl Env {
 
     /// The (Id, Keyword) of every item in the table.
     pub async fn stored(&self) -> BTreeSet<(String, String)> {
-        let mut stored = BTreeSet::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            for attributes in page.items() {
-                let item =
-                    twitter_table::EventItem::from_attributes(attributes.clone()).expect("item");
-                stored.insert((item.id, item.keyword));
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return stored;
-            }
-        }
+        readback::scan_all(&self.dynamodb, &self.table)
+            .await
+            .expect("scan")
+            .into_iter()
+            .map(|attributes| {
+                let item = twitter_table::EventItem::from_attributes(attributes).expect("item");
+                (item.id, item.keyword)
+            })
+            .collect()
     }
 
     pub async fn object_keys(&self) -> Vec<String> {
@@ -267,37 +256,12 @@ impl Env {
 
     /// Every message body in the queue (each received once, then made visible again).
     pub async fn queue_bodies(&self) -> Vec<serde_json::Value> {
-        let mut bodies = Vec::new();
-        let mut receipts = Vec::new();
-        loop {
-            let page = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(30)
-                .send()
-                .await
-                .expect("receive");
-            if page.messages().is_empty() {
-                break;
-            }
-            for m in page.messages() {
-                bodies.push(serde_json::from_str(m.body().unwrap_or_default()).expect("json body"));
-                receipts.push(m.receipt_handle().unwrap_or_default().to_owned());
-            }
-        }
-        for receipt in receipts {
-            self.sqs
-                .change_message_visibility()
-                .queue_url(&self.queue_url)
-                .receipt_handle(receipt)
-                .visibility_timeout(0)
-                .send()
-                .await
-                .expect("release");
-        }
-        bodies
+        readback::receive_all(&self.sqs, &self.queue_url, AfterReading::Visible)
+            .await
+            .expect("receive")
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("json body"))
+            .collect()
     }
 }
 

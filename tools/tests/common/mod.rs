@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use testkit::moto::{Moto, unique_name};
+use testkit::readback::{self, AfterReading};
 use testkit::records::FixtureRecord;
 use twitter_consumer::dlq::DeadLetterMessage;
 use twitter_consumer::retry::RetryPolicy;
@@ -100,47 +101,24 @@ impl Env {
     }
 
     pub async fn items(&self) -> Vec<EventItem> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            for attributes in page.items() {
-                items.push(EventItem::from_attributes(attributes.clone()).expect("item"));
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let mut items: Vec<EventItem> = readback::scan_all(&self.dynamodb, &self.table)
+            .await
+            .expect("scan")
+            .into_iter()
+            .map(|attributes| EventItem::from_attributes(attributes).expect("item"))
+            .collect();
         items.sort_by(|a, b| (&a.id, &a.keyword).cmp(&(&b.id, &b.keyword)));
         items
     }
 
     pub async fn dead_letters(&self) -> Vec<DeadLetterMessage> {
-        let mut out = Vec::new();
-        loop {
-            let page = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .send()
+        let mut out: Vec<DeadLetterMessage> =
+            readback::receive_all(&self.sqs, &self.queue_url, AfterReading::Hidden)
                 .await
-                .expect("receive");
-            if page.messages().is_empty() {
-                break;
-            }
-            for m in page.messages() {
-                out.push(serde_json::from_str(m.body().expect("body")).expect("dead letter json"));
-            }
-        }
+                .expect("receive")
+                .iter()
+                .map(|body| serde_json::from_str(body).expect("dead letter json"))
+                .collect();
         out.sort_by(|a: &DeadLetterMessage, b| {
             twitter_consumer::batch::compare_sequence_numbers(
                 &a.sequence_number,
