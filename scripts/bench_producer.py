@@ -115,6 +115,8 @@ def figures(usage, wall, written) -> dict:
         "cpu_seconds": round(cpu, 3),
         "cpu_us_per_post": round(cpu / written * 1e6, 2),
         "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        # Each one is a sleep and a wake-up: at X's pace, the cost that is not per post.
+        "context_switches_per_post": round((usage.ru_nvcsw + usage.ru_nivcsw) / written, 2),
         "wall_seconds": round(wall, 2),
         "posts_per_second": round(written / wall),
     }
