@@ -51,7 +51,8 @@ pub struct Cli {
     #[arg(long = "rule", value_name = "VALUE")]
     pub rules: Vec<String>,
 
-    /// Spend guard (X bills every post read): stop cleanly after N posts have been written.
+    /// Spend guard (X bills every post read): stop reading once N posts have been written; the
+    /// posts that came in the same read as the Nth are written too (X billed them).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_tweets: Option<u64>,
 
