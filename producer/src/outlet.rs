@@ -85,7 +85,8 @@ impl Outlet {
     /// `entries`: once this returns, a crash cannot lose them. A spend guard stops the reading
     /// once its limit is reached; a burst that crosses the limit is spooled whole, since X has
     /// billed every post in it and dropping them would lose what was read. At X's pace that is
-    /// a few posts past the limit, and the monthly budget counts them.
+    /// a few posts past the limit, at most one burst (`MAX_BURST_BYTES`) after a backlog; the
+    /// monthly budget counts them.
     pub async fn send_all(&mut self, entries: &mut Vec<Entry>) -> Sent {
         let now = time::OffsetDateTime::now_utc();
         self.spool.append_all(entries, &self.shutdown).await;
