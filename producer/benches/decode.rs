@@ -1,5 +1,5 @@
 //! CPU per post on the producer's hot path, without a network: frame a chunk of wire bytes,
-//! classify each line, resolve its keywords and encode its Kinesis record.
+//! classify each line, resolve its keywords and encode its Kinesis record; and the framing alone.
 
 use std::collections::HashMap;
 
@@ -26,6 +26,18 @@ fn per_post(c: &mut Criterion) {
     let tags = HashMap::new();
     let mut group = c.benchmark_group("producer");
     group.throughput(Throughput::Elements(posts as u64));
+    // Framing alone: every byte of the stream passes through the line search.
+    group.bench_function("frame", |b| {
+        b.iter(|| {
+            let mut codec = LineCodec::default();
+            let mut buf = BytesMut::from(&wire[..]);
+            let mut bytes = 0;
+            while let Ok(Some(Frame::Line(line))) = codec.decode(&mut buf) {
+                bytes += line.len();
+            }
+            bytes
+        });
+    });
     group.bench_function("frame_classify_encode", |b| {
         b.iter(|| {
             let mut codec = LineCodec::default();

@@ -10,9 +10,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use serde::Deserialize;
-use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, Decoder};
+use tokio_util::codec::Decoder;
 
 /// A post is a few KiB; a line far beyond what Kinesis could store is a broken stream, and
 /// bounding it bounds memory.
@@ -31,10 +31,17 @@ pub enum Frame {
 
 /// `\r\n` line framing that survives bad lines: an oversized line becomes a frame of its own
 /// instead of an error that would end the stream.
+///
+/// Every byte X sends passes through the search for `\n`, so it is `memchr`'s vectorised scan:
+/// tokio-util's `AnyDelimiterCodec`, used before, tests each byte against a delimiter set and was
+/// 9% of the producer's CPU at saturation (see `benches/decode.rs`, `producer/frame`).
 #[derive(Debug)]
 pub struct LineCodec {
-    inner: AnyDelimiterCodec,
     max_length: usize,
+    /// How far into the buffer a `\n` was already looked for and not found.
+    searched: usize,
+    /// Skipping the rest of an oversized line.
+    discarding: bool,
 }
 
 impl Default for LineCodec {
@@ -46,8 +53,9 @@ impl Default for LineCodec {
 impl LineCodec {
     pub fn with_max_length(max: usize) -> Self {
         LineCodec {
-            inner: AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), b"\n".to_vec(), max),
             max_length: max,
+            searched: 0,
+            discarding: false,
         }
     }
 }
@@ -57,16 +65,51 @@ impl Decoder for LineCodec {
     type Error = std::io::Error;
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, std::io::Error> {
-        match self.inner.decode(buf) {
-            Ok(Some(mut line)) => {
-                if line.last() == Some(&b'\r') {
-                    line.truncate(line.len() - 1);
+        loop {
+            // A line of `max_length` bytes still has its `\n` inside the window.
+            let window = buf.len().min(self.max_length.saturating_add(1));
+            // Only this codec takes bytes out of the buffer; should anything else, search it all.
+            let from = if self.searched <= window {
+                self.searched
+            } else {
+                0
+            };
+            let newline = buf
+                .get(from..window)
+                .and_then(|unsearched| memchr::memchr(b'\n', unsearched))
+                .map(|at| at + from);
+            match (self.discarding, newline) {
+                (true, Some(end)) => {
+                    buf.advance(end + 1);
+                    self.discarding = false;
+                    self.searched = 0;
                 }
-                Ok(Some(Frame::Line(line)))
+                (true, None) => {
+                    buf.advance(window);
+                    self.searched = 0;
+                    if buf.is_empty() {
+                        return Ok(None);
+                    }
+                }
+                (false, Some(end)) => {
+                    self.searched = 0;
+                    let mut line = buf.split_to(end + 1);
+                    line.truncate(end);
+                    if line.last() == Some(&b'\r') {
+                        line.truncate(end - 1);
+                    }
+                    return Ok(Some(Frame::Line(line.freeze())));
+                }
+                (false, None) if buf.len() > self.max_length => {
+                    self.discarding = true;
+                    self.searched = window;
+                    return Ok(Some(Frame::Oversized));
+                }
+                (false, None) => {
+                    self.searched = window;
+                    return Ok(None);
+                }
             }
-            Ok(None) => Ok(None),
-            Err(AnyDelimiterCodecError::MaxChunkLengthExceeded) => Ok(Some(Frame::Oversized)),
-            Err(AnyDelimiterCodecError::Io(error)) => Err(error),
         }
     }
 
@@ -79,7 +122,7 @@ impl Decoder for LineCodec {
         }
         let left = buf.len();
         buf.clear();
-        // The inner codec remembers how far it searched the bytes just dropped.
+        // The search position belongs to the bytes just dropped.
         *self = Self::with_max_length(self.max_length);
         Ok(Some(Frame::Truncated(left)))
     }
